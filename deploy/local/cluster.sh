@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# The local control plane: real etcd, kube-apiserver, kube-controller-manager and
+# kube-scheduler run as plain processes by kwokctl's binary runtime, with KWOK
+# providing fake nodes whose pods become Ready. No container engine needed.
+#
+#   deploy/local/cluster.sh up          build what is missing, start (idempotent), print usage
+#   deploy/local/cluster.sh down        stop and delete the cluster; no process is left behind
+#   deploy/local/cluster.sh status      exit 0 when the API server answers /readyz
+#   deploy/local/cluster.sh kubeconfig  print the kubeconfig path
+#
+# Environment: RUDDER_CACHE (binary cache, default ~/.cache/rudder), RUDDER_CLUSTER (name,
+# default "rudder"), RUDDER_NODES (fake node count, default 3).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/versions.env"
+cache="${RUDDER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rudder}"
+bin="$cache/bin"
+name="${RUDDER_CLUSTER:-rudder}"
+nodes="${RUDDER_NODES:-3}"
+state="$cache/clusters"
+kubeconfig="$state/$name.kubeconfig"
+
+# kwokctl keeps its cluster state under KWOK_WORKDIR; every binary is a local path so
+# nothing is downloaded, and KUBE_VERSION tells it which flags the binaries accept.
+export KWOK_WORKDIR="$state/kwok"
+export KWOK_KUBE_VERSION="$KUBE_VERSION"
+export KWOK_KUBECTL_BINARY="$bin/kubectl-$KUBE_VERSION"
+export KWOK_RUNTIME=binary
+
+kwokctl() { "$bin/kwokctl-$KWOK_VERSION" "$@"; }
+kubectl() { "$bin/kubectl-$KUBE_VERSION" --kubeconfig "$kubeconfig" "$@"; }
+log() { echo "[cluster] $*" >&2; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: poll a condition with a deadline.
+wait_for() {
+  local what="$1" deadline=$((SECONDS + $2)); shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS >= deadline)); then
+      log "timed out waiting for $what"
+      return 1
+    fi
+    sleep 0.5
+  done
+}
+
+ready() { [[ -f "$kubeconfig" ]] && kubectl get --raw /readyz; }
+
+nodes_ready() {
+  local n
+  n=$(kubectl get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c True)
+  ((n >= nodes))
+}
+
+up() {
+  local start=$SECONDS
+  "$here/build.sh" >/dev/null
+  if [[ -x "$bin/kwokctl-$KWOK_VERSION" ]] && kwokctl get clusters 2>/dev/null | grep -qx "$name"; then
+    if ! ready; then
+      log "cluster $name exists but is not answering; restarting it"
+      kwokctl start cluster --name "$name" >&2
+    fi
+  else
+    log "creating cluster $name"
+    # Authorization and admission stay on: RBAC and impersonation tests need them.
+    kwokctl create cluster --name "$name" --runtime binary \
+      --kube-authorization=true --kube-admission=true \
+      --etcd-binary "$bin/etcd-$ETCD_VERSION" \
+      --kube-apiserver-binary "$bin/kube-apiserver-$KUBE_VERSION" \
+      --kube-controller-manager-binary "$bin/kube-controller-manager-$KUBE_VERSION" \
+      --kube-scheduler-binary "$bin/kube-scheduler-$KUBE_VERSION" \
+      --kwok-controller-binary "$bin/kwok-$KWOK_VERSION" \
+      --wait 2m >&2
+  fi
+  mkdir -p "$state"
+  kwokctl get kubeconfig --name "$name" >"$kubeconfig.tmp"
+  mv "$kubeconfig.tmp" "$kubeconfig"
+  wait_for "the API server" 120 ready
+  if ! nodes_ready; then
+    kwokctl scale node --name "$name" --replicas "$nodes" >&2
+  fi
+  wait_for "$nodes Ready nodes" 120 nodes_ready
+  wait_for "the default ServiceAccount" 120 kubectl get serviceaccount default -n default
+  log "cluster $name is up in $((SECONDS - start))s"
+  cat <<EOF
+Local cluster "$name" is ready ($KUBE_VERSION, etcd $ETCD_VERSION, KWOK $KWOK_VERSION).
+  export KUBECONFIG=$kubeconfig
+  export PATH=$bin/links:\$PATH    # kubectl $KUBE_VERSION
+  kubectl get nodes
+Stop it with: deploy/local/cluster.sh down
+EOF
+}
+
+down() {
+  if [[ -x "$bin/kwokctl-$KWOK_VERSION" ]] && kwokctl get clusters 2>/dev/null | grep -qx "$name"; then
+    kwokctl delete cluster --name "$name" >&2
+  fi
+  rm -f "$kubeconfig"
+  # kwokctl stops its processes by pid file; make sure nothing of this cluster survives.
+  local pattern="$KWOK_WORKDIR/clusters/$name/"
+  if pgrep -f "$pattern" >/dev/null; then
+    pkill -TERM -f "$pattern" || true
+    wait_for "cluster processes to exit" 30 bash -c "! pgrep -f '$pattern'" || pkill -KILL -f "$pattern" || true
+  fi
+  log "cluster $name is down"
+}
+
+links() {
+  # Stable names for the versioned binaries, so users and tests can put them on PATH.
+  mkdir -p "$bin/links"
+  ln -sf "../kubectl-$KUBE_VERSION" "$bin/links/kubectl"
+  ln -sf "../kwokctl-$KWOK_VERSION" "$bin/links/kwokctl"
+}
+
+case "${1:-}" in
+  up) up; links ;;
+  down) down ;;
+  status) ready >/dev/null && echo "cluster $name is up: KUBECONFIG=$kubeconfig" ;;
+  kubeconfig) echo "$kubeconfig" ;;
+  *) echo "usage: $0 up|down|status|kubeconfig" >&2; exit 2 ;;
+esac

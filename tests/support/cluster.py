@@ -1,0 +1,114 @@
+"""Access to the test cluster: the local control plane, or whatever $KUBECONFIG names."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, config, dynamic
+from kubernetes.client.exceptions import ApiException
+
+from tests.support.wait import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+CLUSTER_SH = REPO / "deploy" / "local" / "cluster.sh"
+FIELD_MANAGER = "rudder-tests"
+
+
+@dataclass
+class Cluster:
+    """A reachable Kubernetes API server and clients for it."""
+
+    kubeconfig: str
+    api: client.ApiClient
+    started_here: bool
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        return client.CoreV1Api(self.api)
+
+    @property
+    def apps(self) -> client.AppsV1Api:
+        return client.AppsV1Api(self.api)
+
+    @property
+    def custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self.api)
+
+    @property
+    def dynamic(self) -> dynamic.DynamicClient:
+        return dynamic.DynamicClient(self.api)
+
+    def apply(self, body: dict[str, Any], namespace: str | None = None) -> Any:
+        """Server-side apply one object as the tests' field manager."""
+        resource = self.dynamic.resources.get(api_version=body["apiVersion"], kind=body["kind"])
+        ns = namespace or body.get("metadata", {}).get("namespace")
+        return resource.server_side_apply(
+            body=body, name=body["metadata"]["name"], namespace=ns,
+            field_manager=FIELD_MANAGER, force_conflicts=True,
+        )
+
+    def apply_file(self, path: Path, namespace: str | None = None) -> list[Any]:
+        return [self.apply(doc, namespace) for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def start_or_connect() -> Cluster:
+    """Use $KUBECONFIG when set; otherwise bring up the local control plane."""
+    started = False
+    kubeconfig = os.environ.get("KUBECONFIG", "")
+    if not kubeconfig:
+        subprocess.run([str(CLUSTER_SH), "up"], check=True, stdout=subprocess.DEVNULL)
+        kubeconfig = subprocess.run(
+            [str(CLUSTER_SH), "kubeconfig"], check=True, capture_output=True, text=True
+        ).stdout.strip()
+        started = os.environ.get("RUDDER_KEEP_CLUSTER", "") == ""
+    api = config.new_client_from_config(config_file=kubeconfig)
+    return Cluster(kubeconfig=kubeconfig, api=api, started_here=started)
+
+
+def stop(cluster: Cluster) -> None:
+    if cluster.started_here:
+        subprocess.run([str(CLUSTER_SH), "down"], check=True, stdout=subprocess.DEVNULL)
+
+
+def install_crds(cluster: Cluster) -> None:
+    """Apply crds/ and wait until every CRD is Established."""
+    ext = client.ApiextensionsV1Api(cluster.api)
+    names = []
+    for path in sorted((REPO / "crds").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            cluster.apply(doc)
+            names.append(doc["metadata"]["name"])
+
+    def established() -> bool:
+        for name in names:
+            conds = ext.read_custom_resource_definition(name).status.conditions or []
+            if not any(c.type == "Established" and c.status == "True" for c in conds):
+                return False
+        return True
+
+    wait_for(established, timeout=60, what="CRDs to be Established")
+
+
+def temp_namespace(cluster: Cluster, prefix: str) -> Iterator[str]:
+    """Create a uniquely named namespace, yield it, delete it afterwards."""
+    name = f"{prefix[:40].rstrip('-')}-{uuid.uuid4().hex[:6]}".lower()
+    cluster.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    wait_for(
+        lambda: cluster.core.read_namespaced_service_account("default", name),
+        timeout=60, what=f"default ServiceAccount in {name}",
+    )
+    try:
+        yield name
+    finally:
+        try:
+            cluster.core.delete_namespace(name)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
