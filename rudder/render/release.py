@@ -1,0 +1,51 @@
+"""The whole render step for one Release: load the chart, layer the values, render."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rudder.models import ReleaseSpec
+from rudder.render.archive import ArchiveLimits
+from rudder.render.chart import Chart, resolve_chart
+from rudder.render.engine import ReleaseInfo, RenderedObject, render_chart
+from rudder.render.errors import RenderError
+from rudder.render.values import merge_values, parse_values_from
+
+
+@dataclass(frozen=True, eq=False)
+class RenderedRelease:
+    """A rendered Release: its chart, the merged values (which may hold valuesFrom secrets: never log or
+    store them in clear), the objects and the notes."""
+
+    chart: Chart
+    values: Mapping[str, Any]
+    objects: tuple[RenderedObject, ...]
+    notes: str
+
+
+def render_release(
+    spec: ReleaseSpec,
+    release: ReleaseInfo,
+    *,
+    config_map_data: Mapping[str, str] | None = None,
+    values_from_contents: Sequence[str | None] = (),
+    limits: ArchiveLimits | None = None,
+) -> RenderedRelease | RenderError:
+    """Render a Release from its spec and the data the I/O layer fetched.
+
+    `config_map_data` is the chart ConfigMap's data for a configMapRef source; `values_from_contents[i]` is
+    the text behind `spec.values_from[i]` (Secret data already base64-decoded), None when missing.
+    """
+    chart = resolve_chart(spec.chart, config_map_data, limits)
+    if isinstance(chart, RenderError):
+        return chart
+    layers = parse_values_from(spec.values_from, values_from_contents)
+    if isinstance(layers, RenderError):
+        return layers
+    values = merge_values(chart.defaults, layers, spec.values)
+    rendered = render_chart(chart, values, release)
+    if isinstance(rendered, RenderError):
+        return rendered
+    return RenderedRelease(chart=chart, values=values, objects=rendered.objects, notes=rendered.notes)

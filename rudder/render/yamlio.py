@@ -1,0 +1,62 @@
+"""YAML reading and writing with Kubernetes' conventions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import yaml
+
+
+class KubeYamlLoader(yaml.SafeLoader):
+    """SafeLoader without the timestamp resolver.
+
+    Kubernetes converts YAML to JSON, where an unquoted date stays a string; PyYAML would turn it into a
+    datetime that cannot be serialised back, so dates are read as plain strings here.
+    """
+
+
+KubeYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_documents(text: str) -> Iterator[Any]:
+    """Yield every document of a multi-document YAML text; raises yaml.YAMLError."""
+    yield from yaml.load_all(text, Loader=KubeYamlLoader)  # a SafeLoader subclass: no arbitrary objects
+
+
+def load_one(text: str) -> Any:
+    """Load a single YAML document; raises yaml.YAMLError."""
+    return yaml.load(text, Loader=KubeYamlLoader)  # a SafeLoader subclass: no arbitrary objects
+
+
+def dump_yaml(data: Any) -> str:
+    """Block-style YAML keeping key order, as a human would write it."""
+    return yaml.safe_dump(to_plain(data), default_flow_style=False, sort_keys=False, allow_unicode=True)
+
+
+def dump_documents(objects: list[Mapping[str, Any]]) -> str:
+    """A multi-document YAML stream, one object per document."""
+    return "".join("---\n" + dump_yaml(obj) for obj in objects)
+
+
+def yaml_error_position(exc: yaml.YAMLError) -> tuple[int | None, str]:
+    """The 1-based line and the problem of a YAML error, without the snippet PyYAML quotes.
+
+    The snippet may contain secret values (rendered from valuesFrom), so it is left out of every message.
+    """
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "invalid YAML"
+    return line, str(problem)
+
+
+def to_plain(data: Any) -> Any:
+    """Deep copy into plain dict/list/scalars ; keys become strings, as in JSON."""
+    if isinstance(data, Mapping):
+        return {k if isinstance(k, str) else str(k): to_plain(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [to_plain(v) for v in data]
+    return data
