@@ -15,7 +15,7 @@ from tests.support.wait import wait_for
 pytestmark = pytest.mark.integration
 
 
-def deployment(name: str, replicas: int, image: str = "example/web:1.0") -> dict[str, Any]:
+def deployment(name: str, replicas: int, image: str = "registry.k8s.io/pause:3.10") -> dict[str, Any]:
     labels = {"app": name}
     return {
         "apiVersion": "apps/v1",
@@ -70,13 +70,13 @@ def test_template_change_creates_new_replicaset_and_finishes(cluster: Cluster, n
     wait_for(lambda: rolled_out(cluster, namespace, "web", 2), timeout=90, what="first rollout")
     first = {rs.metadata.name for rs in cluster.apps.list_namespaced_replica_set(namespace).items}
 
-    cluster.apply(deployment("web", 2, image="example/web:2.0"), namespace)
+    cluster.apply(deployment("web", 2, image="registry.k8s.io/pause:3.9"), namespace)
     wait_for(lambda: rolled_out(cluster, namespace, "web", 2), timeout=90, what="second rollout")
 
     sets = cluster.apps.list_namespaced_replica_set(namespace).items
     new = [rs for rs in sets if rs.metadata.name not in first]
     assert len(new) == 1
-    assert new[0].spec.template.spec.containers[0].image == "example/web:2.0"
+    assert new[0].spec.template.spec.containers[0].image == "registry.k8s.io/pause:3.9"
     assert new[0].status.ready_replicas == 2
     old = [rs for rs in sets if rs.metadata.name in first]
     wait_for(
