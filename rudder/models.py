@@ -378,7 +378,7 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
     if rollback_raw is not None:
         revision = r.integer(rollback_raw.get("revision"), "spec.rollbackTo.revision", 0, 0)
         rollback_to = RollbackTo(revision=revision)
-    history_limit = r.integer(spec.get("historyLimit"), "spec.historyLimit", DEFAULT_HISTORY_LIMIT, 0)
+    history_limit = r.integer(spec.get("historyLimit"), "spec.historyLimit", DEFAULT_HISTORY_LIMIT, 1)
     service_account = r.string(spec.get("serviceAccountName"), "spec.serviceAccountName") or ""
     depends_on = _parse_depends_on(r, spec.get("dependsOn"))
     timeout = _parse_timeout(r, spec.get("timeout"))

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rudder.models import ReleaseSpec
+from rudder.models import ReleaseSpec, Values
 from rudder.render.archive import ArchiveLimits
 from rudder.render.chart import Chart, resolve_chart
 from rudder.render.engine import ReleaseInfo, RenderedObject, render_chart
@@ -23,6 +23,7 @@ class RenderedRelease:
     values: Mapping[str, Any]
     objects: tuple[RenderedObject, ...]
     notes: str
+    values_from: tuple[Values, ...] = ()  # the parsed valuesFrom layers, to know what must be redacted
 
 
 def render_release(
@@ -48,4 +49,6 @@ def render_release(
     rendered = render_chart(chart, values, release)
     if isinstance(rendered, RenderError):
         return rendered
-    return RenderedRelease(chart=chart, values=values, objects=rendered.objects, notes=rendered.notes)
+    return RenderedRelease(
+        chart=chart, values=values, objects=rendered.objects, notes=rendered.notes, values_from=layers
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -37,7 +37,7 @@ def dump_yaml(data: Any) -> str:
     return yaml.safe_dump(to_plain(data), default_flow_style=False, sort_keys=False, allow_unicode=True)
 
 
-def dump_documents(objects: list[Mapping[str, Any]]) -> str:
+def dump_documents(objects: Sequence[Mapping[str, Any]]) -> str:
     """A multi-document YAML stream, one object per document."""
     return "".join("---\n" + dump_yaml(obj) for obj in objects)
 

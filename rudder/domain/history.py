@@ -1,0 +1,189 @@
+"""ReleaseHistory objects: building them, reading them back as records, their status transitions and the
+history-limit prune plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rudder.domain.describe import RevisionSource
+from rudder.domain.history_codec import EncodedManifest
+from rudder.domain.labels import RELEASE_LABEL, REVISION_LABEL
+from rudder.domain.objects import nested
+from rudder.domain.ownership import ReleaseIdentity
+from rudder.domain.revision import HistoryRecord
+from rudder.models import API_VERSION, ChartSpec, HistoryPhase, ObjectRef, Values, ValuesFromRef
+
+
+def history_name(release: str, revision: int) -> str:
+    """`<release>-v<revision>`."""
+    return f"{release}-v{revision}"
+
+
+def history_secret_name(release: str, revision: int) -> str:
+    """The Secret holding a history's secret payload."""
+    return f"{history_name(release, revision)}-secret"
+
+
+def history_labels(release: str, revision: int) -> dict[str, str]:
+    """The labels by which histories of a Release are listed."""
+    return {RELEASE_LABEL: release, REVISION_LABEL: str(revision)}
+
+
+@dataclass(frozen=True, eq=False)
+class HistoryContent:
+    """What one revision stores besides its manifest."""
+
+    revision: int
+    chart: ChartSpec
+    values: Values
+    values_from: tuple[ValuesFromRef, ...]
+    content_digest: str
+    inventory: tuple[ObjectRef, ...]
+    description: str
+    source: RevisionSource
+    canary_release: str | None = None
+
+
+def history_body(
+    owner: ReleaseIdentity, content: HistoryContent, manifest: EncodedManifest
+) -> dict[str, Any]:
+    """The ReleaseHistory object to create (its spec is immutable once written)."""
+    spec: dict[str, Any] = {
+        "release": owner.name,
+        "revision": content.revision,
+        "chart": content.chart.to_dict(),
+        "values": dict(content.values),
+        "valuesFrom": [ref.to_dict() for ref in content.values_from],
+        "manifest": manifest.manifest,
+        "manifestEncoding": manifest.encoding,
+        "manifestDigest": manifest.digest,
+        "contentDigest": content.content_digest,
+        "inventory": [ObjectRef(r.api_version, r.kind, r.name).to_dict() for r in content.inventory],
+        "description": content.description,
+        "notes": manifest.notes,
+        "source": {"kind": content.source.value},
+    }
+    if content.canary_release:
+        spec["source"]["canaryRelease"] = content.canary_release
+    if manifest.secret_data is not None:
+        spec["secretRef"] = {"name": history_secret_name(owner.name, content.revision)}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ReleaseHistory",
+        "metadata": {
+            "name": history_name(owner.name, content.revision),
+            "namespace": owner.namespace,
+            "labels": history_labels(owner.name, content.revision),
+            "ownerReferences": [owner.owner_reference(controller=True)],
+        },
+        "spec": spec,
+    }
+
+
+def history_secret_body(
+    owner: ReleaseIdentity, revision: int, manifest: EncodedManifest, history_uid: str
+) -> dict[str, Any] | None:
+    """The Secret owned by the ReleaseHistory `history_uid` that holds its payload; None when not needed."""
+    if manifest.secret_data is None:
+        return None
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": history_secret_name(owner.name, revision),
+            "namespace": owner.namespace,
+            "labels": history_labels(owner.name, revision),
+            "ownerReferences": [{
+                "apiVersion": API_VERSION, "kind": "ReleaseHistory",
+                "name": history_name(owner.name, revision), "uid": history_uid, "controller": True,
+            }],
+        },
+        "data": dict(manifest.secret_data),
+    }
+
+
+def _timestamp(text: Any) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def history_record(body: Mapping[str, Any]) -> HistoryRecord:
+    """The decision-relevant facts of a stored ReleaseHistory object."""
+    phase_text = nested(body, "status", "phase")
+    phase = HistoryPhase(phase_text) if phase_text in {p.value for p in HistoryPhase} else None
+    stamps = [_timestamp(t) for t in nested(body, "status", "deployedAt") or ()]
+    return HistoryRecord(
+        revision=int(nested(body, "spec", "revision") or 0),
+        content_digest=str(nested(body, "spec", "contentDigest") or ""),
+        phase=phase,
+        deployed_at=tuple(t for t in stamps if t is not None),
+        ready=bool(nested(body, "status", "ready")),
+    )
+
+
+def history_inventory(spec: Mapping[str, Any]) -> tuple[ObjectRef, ...]:
+    """The stored inventory of a revision: what a later revision prunes against."""
+    return tuple(
+        ObjectRef(str(i.get("apiVersion", "")), str(i.get("kind", "")), str(i.get("name", "")))
+        for i in spec.get("inventory") or ()
+        if isinstance(i, Mapping)
+    )
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def history_status_updates(
+    records: Sequence[HistoryRecord],
+    current: int,
+    now: datetime,
+    *,
+    became_current: bool,
+    message: str = "",
+) -> dict[int, dict[str, Any]]:
+    """Status patches (revision -> status) after `current` is applied.
+
+    When `became_current` (install, upgrade or rollback), `current` is Deployed with `now` appended to its
+    deployedAt; every other Deployed revision becomes Superseded (Failed ones stay Failed). Only records
+    whose status changes get a patch, so an unchanged reconcile writes nothing.
+    """
+    updates: dict[int, dict[str, Any]] = {}
+    for record in records:
+        if record.revision == current:
+            if became_current or record.phase is not HistoryPhase.DEPLOYED:
+                stamps = [_rfc3339(t) for t in record.deployed_at]
+                if became_current:
+                    stamps.append(_rfc3339(now))
+                patch: dict[str, Any] = {"phase": HistoryPhase.DEPLOYED.value, "deployedAt": stamps}
+                if message:
+                    patch["message"] = message
+                updates[record.revision] = patch
+        elif record.phase is HistoryPhase.DEPLOYED:
+            updates[record.revision] = {"phase": HistoryPhase.SUPERSEDED.value}
+    return updates
+
+
+def plan_history_prune(
+    records: Sequence[HistoryRecord], limit: int, *, current: int | None, last_ready: int | None
+) -> tuple[int, ...]:
+    """Revisions whose histories to delete, oldest first, so that at most `limit` remain.
+
+    The current revision and the last Ready one are never pruned, even when that leaves more than `limit`.
+    """
+    protected = {r for r in (current, last_ready) if r is not None}
+    revisions = sorted({r.revision for r in records})
+    excess = len(revisions) - max(limit, 1)
+    doomed: list[int] = []
+    for revision in revisions:
+        if len(doomed) >= excess:
+            break
+        if revision not in protected:
+            doomed.append(revision)
+    return tuple(doomed)

@@ -1,0 +1,221 @@
+"""ReleaseHistory encoding: the manifest (compressed when large) with secrets split out.
+
+Secret objects' data/stringData, any object or notes text containing a valuesFrom string, and the valuesFrom
+contents themselves never appear in clear in the ReleaseHistory. They go into a payload the I/O layer stores
+in a Secret owned by the history; `decode_manifest` reassembles the exact objects for rollback and checks
+them against a digest kept inside that payload.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from rudder.domain.digest import canonical_json, sha256_hex
+from rudder.render.yamlio import dump_documents, load_documents, to_plain
+
+PLAIN = "plain"
+GZIP_BASE64 = "gzip+base64"
+PAYLOAD_KEY = "payload"
+REDACTED = "(redacted)"
+DEFAULT_COMPRESS_ABOVE = 64 * 1024  # well under the 1.5 MiB object limit that bites Helm's storage
+_SHORT = 8  # valuesFrom strings shorter than this are redacted only where they are a whole value
+
+
+class HistoryDecodeError(ValueError):
+    """A stored history that cannot be turned back into its exact manifest."""
+
+
+@dataclass(frozen=True)
+class EncodedManifest:
+    """The fields of a ReleaseHistory spec about the manifest, and the Secret data that completes it."""
+
+    manifest: str
+    encoding: str
+    digest: str  # sha256 of the stored (redacted, uncompressed) text: integrity without exposing secrets
+    notes: str
+    secret_data: Mapping[str, str] | None  # Secret `data` (base64 values); None when nothing is secret
+
+
+def sensitive_strings(values_from: Sequence[Any]) -> frozenset[str]:
+    """Every string value in the valuesFrom layers: what must not appear in clear anywhere."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Mapping):
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                walk(value)
+        elif isinstance(node, str) and node:
+            found.add(node)
+
+    walk(list(values_from))
+    return frozenset(found)
+
+
+def redact_text(text: str, sensitive: frozenset[str]) -> str:
+    """`text` with every sensitive string of at least 8 characters (or equal to a short one) replaced."""
+    if text in sensitive:
+        return REDACTED
+    for secret in sorted((s for s in sensitive if len(s) >= _SHORT), key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def _strings(node: Any) -> Iterator[str]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            yield str(key)
+            yield from _strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _strings(value)
+    elif isinstance(node, str):
+        yield node
+
+
+def _redact_tree(node: Any, sensitive: frozenset[str]) -> Any:
+    if isinstance(node, Mapping):
+        return {key: _redact_tree(value, sensitive) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_redact_tree(value, sensitive) for value in node]
+    return redact_text(node, sensitive) if isinstance(node, str) else node
+
+
+def _is_secret(obj: Mapping[str, Any]) -> bool:
+    return obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1"
+
+
+def _redacted(obj: dict[str, Any], sensitive: frozenset[str]) -> dict[str, Any] | None:
+    """The redacted form of an object, or None when it holds nothing secret."""
+    if _is_secret(obj):
+        out = dict(obj)
+        for key in ("data", "stringData"):
+            if isinstance(obj.get(key), Mapping):
+                out[key] = dict.fromkeys(obj[key], REDACTED)
+        redacted: dict[str, Any] = _redact_tree(out, sensitive)
+        return redacted
+    if any(redact_text(s, sensitive) != s for s in _strings(obj)):
+        tainted: dict[str, Any] = _redact_tree(obj, sensitive)
+        return tainted
+    return None
+
+
+def encode_manifest(
+    objects: Sequence[Mapping[str, Any]],
+    *,
+    notes: str = "",
+    values_from_contents: Sequence[str | None] = (),
+    values_from_layers: Sequence[Any] = (),
+    compress_above: int = DEFAULT_COMPRESS_ABOVE,
+) -> EncodedManifest:
+    """Encode a revision's applied objects for its ReleaseHistory.
+
+    `values_from_contents` are the raw texts (kept only in the payload), `values_from_layers` their parsed
+    values (their strings are redacted wherever they show up in objects or notes).
+    """
+    sensitive = sensitive_strings(values_from_layers)
+    exact = [to_plain(obj) for obj in objects]
+    stored: list[dict[str, Any]] = []
+    hidden: dict[str, Any] = {}
+    for index, obj in enumerate(exact):
+        redacted = _redacted(obj, sensitive)
+        if redacted is not None:
+            hidden[str(index)] = obj
+        stored.append(redacted if redacted is not None else obj)
+    stored_notes = redact_text(notes, sensitive) if notes else ""
+    text = dump_documents(stored)
+    payload: dict[str, Any] = {
+        "version": 1,
+        "objects": hidden,
+        "valuesFrom": list(values_from_contents),
+        "manifestDigest": "sha256:" + sha256_hex(canonical_json(exact)),
+    }
+    if stored_notes != notes:
+        payload["notes"] = notes
+    secret_data = None
+    if hidden or any(c is not None for c in values_from_contents) or "notes" in payload:
+        packed = gzip.compress(json.dumps(payload, sort_keys=True).encode(), mtime=0)
+        secret_data = {PAYLOAD_KEY: base64.b64encode(packed).decode()}
+    manifest, encoding = text, PLAIN
+    if len(text.encode()) > compress_above:
+        manifest = base64.b64encode(gzip.compress(text.encode(), mtime=0)).decode()
+        encoding = GZIP_BASE64
+    return EncodedManifest(
+        manifest=manifest, encoding=encoding, digest="sha256:" + sha256_hex(text),
+        notes=stored_notes, secret_data=secret_data,
+    )
+
+
+def stored_manifest_text(spec: Mapping[str, Any]) -> str:
+    """The (redacted) manifest text of a ReleaseHistory spec, decompressed and checked against its digest."""
+    manifest = str(spec.get("manifest") or "")
+    if spec.get("manifestEncoding", PLAIN) == GZIP_BASE64:
+        try:
+            manifest = gzip.decompress(base64.b64decode(manifest, validate=True)).decode()
+        except (binascii.Error, OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+            raise HistoryDecodeError(f"manifest is not valid {GZIP_BASE64}") from exc
+    expected = spec.get("manifestDigest")
+    if expected and expected != "sha256:" + sha256_hex(manifest):
+        raise HistoryDecodeError("manifest does not match manifestDigest")
+    return manifest
+
+
+def decode_payload(secret_data: Mapping[str, str] | None) -> dict[str, Any]:
+    """The payload stored in the history's Secret (empty when there is none)."""
+    if not secret_data or PAYLOAD_KEY not in secret_data:
+        return {}
+    try:
+        payload = json.loads(gzip.decompress(base64.b64decode(secret_data[PAYLOAD_KEY], validate=True)))
+    except (binascii.Error, OSError, EOFError, zlib.error, ValueError) as exc:
+        raise HistoryDecodeError("history Secret payload is corrupt") from exc
+    if not isinstance(payload, dict):
+        raise HistoryDecodeError("history Secret payload is corrupt")
+    return payload
+
+
+def decode_manifest(
+    spec: Mapping[str, Any], secret_data: Mapping[str, str] | None
+) -> tuple[dict[str, Any], ...]:
+    """The exact objects a revision applied, for rollback.
+
+    Raises HistoryDecodeError when the stored manifest or the Secret payload (required when the spec names
+    a `secretRef`) is missing, corrupt or does not add up to the recorded digest.
+    """
+    if spec.get("secretRef") and not secret_data:
+        raise HistoryDecodeError("the history's Secret payload is missing; the manifest cannot be restored")
+    try:
+        objects = [doc for doc in load_documents(stored_manifest_text(spec)) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise HistoryDecodeError("stored manifest is not valid YAML") from exc
+    payload = decode_payload(secret_data)
+    for index, obj in (payload.get("objects") or {}).items():
+        position = int(index)
+        if not 0 <= position < len(objects):
+            raise HistoryDecodeError("history Secret payload does not match the manifest")
+        objects[position] = obj
+    expected = payload.get("manifestDigest")
+    if expected is not None and expected != "sha256:" + sha256_hex(canonical_json(objects)):
+        raise HistoryDecodeError("reassembled manifest does not match its digest")
+    return tuple(objects)
+
+
+def decode_notes(spec: Mapping[str, Any], secret_data: Mapping[str, str] | None) -> str:
+    """The exact notes of a revision (the stored ones are redacted when they held valuesFrom strings)."""
+    payload = decode_payload(secret_data)
+    return str(payload.get("notes", spec.get("notes") or ""))
+
+
+def decode_values_from(secret_data: Mapping[str, str] | None) -> tuple[str | None, ...]:
+    """The valuesFrom contents a revision was rendered with."""
+    return tuple(decode_payload(secret_data).get("valuesFrom") or ())

@@ -1,0 +1,146 @@
+"""The two ways a revision reaches the cluster, as plans the I/O layer executes: a new revision (render,
+validate, decorate, order, encode its history) and a rollback (decode a stored manifest, restore the spec).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rudder.domain.describe import RevisionSource, describe_revision, describe_rollback, summarize_changes
+from rudder.domain.digest import content_digest
+from rudder.domain.history import HistoryContent, history_body, history_inventory
+from rudder.domain.history_codec import (
+    DEFAULT_COMPRESS_ABOVE,
+    EncodedManifest,
+    HistoryDecodeError,
+    decode_manifest,
+    encode_manifest,
+    redact_text,
+    sensitive_strings,
+)
+from rudder.domain.order import order_objects
+from rudder.domain.ownership import ReleaseIdentity, decorate
+from rudder.domain.prune import inventory_of
+from rudder.domain.revision import rollback_spec_patch
+from rudder.domain.status import Failure, FailureReason
+from rudder.domain.validation import ScopeLookup, builtin_scope, validate_objects
+from rudder.models import ObjectRef, ReleaseSpec
+from rudder.render import ReleaseInfo, RenderError, render_release
+
+
+@dataclass(frozen=True, eq=False)
+class RevisionPlan:
+    """A new revision ready to apply: `objects` decorated and in install order (validated; dry-run them
+    all before the first write), then write `history` (and `history_secret`'s Secret once the history's
+    uid is known, see `history_secret_body`)."""
+
+    revision: int
+    objects: tuple[dict[str, Any], ...]
+    inventory: tuple[ObjectRef, ...]
+    notes: str  # redacted: safe for status.notes
+    content_digest: str
+    description: str
+    history: dict[str, Any]
+    manifest: EncodedManifest
+
+
+@dataclass(frozen=True, eq=False)
+class RollbackPlan:
+    """A rollback to a stored revision: apply `objects` exactly as stored, patch the Release spec with
+    `spec_patch` (JSON Patch), set status.revision to `revision`, and emit `description` as an Event."""
+
+    revision: int
+    objects: tuple[dict[str, Any], ...]
+    inventory: tuple[ObjectRef, ...]
+    notes: str
+    content_digest: str
+    description: str
+    spec_patch: list[dict[str, Any]]
+
+
+def plan_revision(
+    spec: ReleaseSpec,
+    owner: ReleaseIdentity,
+    revision: int,
+    *,
+    config_map_data: Mapping[str, str] | None = None,
+    values_from_contents: Sequence[str | None] = (),
+    scope_of: ScopeLookup = builtin_scope,
+    allowed_cluster_kinds: Collection[str] = (),
+    previous: Mapping[str, Any] | None = None,
+    previous_revision: int | None = None,
+    canary_release: str | None = None,
+    compress_above: int = DEFAULT_COMPRESS_ABOVE,
+) -> RevisionPlan | Failure:
+    """Render and prepare revision `revision`; a Failure (nothing to apply) names the file/object at fault.
+
+    `previous` is the spec of the current revision's ReleaseHistory (for the description and `what
+    changed`), `canary_release` marks a promotion.
+    """
+    rendered = render_release(
+        spec, ReleaseInfo(owner.name, owner.namespace, revision),
+        config_map_data=config_map_data, values_from_contents=values_from_contents,
+    )
+    if isinstance(rendered, RenderError):
+        return Failure(FailureReason.RENDER_FAILED, str(rendered))
+    problems = validate_objects(rendered.objects, owner.namespace, scope_of, allowed_cluster_kinds)
+    if problems:
+        return Failure(FailureReason.INVALID_OBJECTS, "; ".join(str(p) for p in problems))
+    decorated = [
+        decorate(item.body, owner, revision, namespaced=scope_of(
+            str(item.body["apiVersion"]), str(item.body["kind"])) is not False)
+        for item in rendered.objects
+    ]
+    objects = tuple(dict(obj) for obj in order_objects(decorated))
+    digest = content_digest(spec, config_map_data=config_map_data, values_from_contents=values_from_contents)
+    chart_dict, values = spec.chart.to_dict(), dict(spec.values)
+    source = RevisionSource.PROMOTION if canary_release else (
+        RevisionSource.INSTALL if previous_revision is None else RevisionSource.UPGRADE)
+    description = describe_revision(
+        source, revision, previous_revision=previous_revision, canary_release=canary_release,
+        changes=summarize_changes(previous, chart_dict, values, digest),
+    )
+    manifest = encode_manifest(
+        objects, notes=rendered.notes, values_from_contents=values_from_contents,
+        values_from_layers=rendered.values_from, compress_above=compress_above,
+    )
+    inventory = inventory_of(objects)
+    content = HistoryContent(
+        revision=revision, chart=spec.chart, values=values, values_from=spec.values_from,
+        content_digest=digest, inventory=inventory, description=description, source=source,
+        canary_release=canary_release,
+    )
+    return RevisionPlan(
+        revision=revision, objects=objects, inventory=inventory,
+        notes=redact_text(rendered.notes, sensitive_strings(rendered.values_from)) if rendered.notes else "",
+        content_digest=digest, description=description,
+        history=history_body(owner, content, manifest), manifest=manifest,
+    )
+
+
+def plan_rollback(
+    history: Mapping[str, Any],
+    secret_data: Mapping[str, str] | None,
+    *,
+    current_revision: int | None,
+    release_resource_version: str | None = None,
+) -> RollbackPlan | Failure:
+    """Prepare the rollback to the revision of the ReleaseHistory object `history` (with the `data` of its
+    Secret, when it has one). A corrupt or incomplete history is a Failure and nothing is applied."""
+    spec = history.get("spec") or {}
+    revision = int(spec.get("revision") or 0)
+    try:
+        objects = decode_manifest(spec, secret_data)
+    except HistoryDecodeError as exc:
+        return Failure(FailureReason.HISTORY_CORRUPT, f"revision {revision}: {exc}")
+    return RollbackPlan(
+        revision=revision,
+        objects=tuple(dict(obj) for obj in order_objects(objects)),
+        inventory=history_inventory(spec) or inventory_of(objects),
+        notes=str(spec.get("notes") or ""),  # the stored, redacted notes: safe for status
+        content_digest=str(spec.get("contentDigest") or ""),
+        description=describe_rollback(revision, current_revision),
+        spec_patch=rollback_spec_patch(spec, release_resource_version),
+    )
