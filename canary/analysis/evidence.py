@@ -1,0 +1,273 @@
+"""Turn one metric's measurements into evidence: the statistics behind a verdict.
+
+Evidence holds numbers only (estimate, interval, p-value, effect, sample counts,
+queries); deciding what they mean for the canary, with Holm's correction and the
+look's share of alpha, is ``canary.analysis.judge``'s job.  Keeping the two apart
+lets the judge correct p-values across all metrics of an analysis first.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import NDArray
+
+from canary.analysis.effects import mean_ratio
+from canary.analysis.histograms import Histogram, compare_quantiles
+from canary.analysis.hodges_lehmann import hodges_lehmann
+from canary.analysis.kayenta import clean, remove_outliers
+from canary.analysis.measurements import Measurement, MeasurementStatus, Observation
+from canary.analysis.policy import MetricPolicy, MetricType, TestKind
+from canary.analysis.proportions import two_proportion_test
+from canary.analysis.ranksum import rank_sum_test, sort_samples
+
+FloatArray = NDArray[np.float64]
+OUTLIER_FACTOR = 3.0  # Kayenta's judge uses Tukey fences at 3 IQR
+
+
+@dataclass(frozen=True)
+class MetricEvidence:
+    """Statistics of canary against baseline for one metric (None where not applicable)."""
+
+    name: str
+    policy: MetricPolicy
+    status: MeasurementStatus
+    message: str = ""
+    canary: float | None = None  # mean, error rate, quantile or value
+    baseline: float | None = None
+    estimate: float | None = None  # HL shift, rate difference or quantile difference
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    effect: float | None = None  # mean ratio, rate ratio or quantile ratio
+    cles: float | None = None
+    canary_samples: int = 0
+    baseline_samples: int = 0
+    baseline_sorted: FloatArray | None = None  # kept for the sample-size estimate
+    queries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def samples(self) -> int:
+        """The smaller side's sample count: what limits the test."""
+        return min(self.canary_samples, self.baseline_samples)
+
+    @property
+    def query(self) -> str:
+        """The canary's query as one string (errors / total for ratios)."""
+        if "errors" in self.queries and "total" in self.queries:
+            return f"({self.queries['errors']}) / ({self.queries['total']})"
+        return " ; ".join(self.queries.values())
+
+
+def _canary_queries(canary: Observation) -> Mapping[str, str]:
+    return MappingProxyType({name: m.query for name, m in canary.measurements.items() if m.query})
+
+
+def _missing(policy: MetricPolicy, canary: Observation, baseline: Observation) -> MetricEvidence | None:
+    """Error or NoData evidence when a needed measurement is missing, errored or empty."""
+    sides = (
+        (("canary", canary),)
+        if policy.type is MetricType.THRESHOLD
+        else (("canary", canary), ("baseline", baseline))
+    )
+    queries = _canary_queries(canary)
+    for status in (MeasurementStatus.ERROR, MeasurementStatus.NO_DATA):
+        for side, observation in sides:
+            for name, measurement in observation.measurements.items():
+                if measurement.status is status:
+                    message = f"{side} {name}: {measurement.message}"
+                    return MetricEvidence(policy.name, policy, status, message, queries=queries)
+    return None
+
+
+def prepare_samples(values: FloatArray, policy: MetricPolicy) -> FloatArray:
+    """NaN strategy and optional IQR outlier removal, as configured by the policy."""
+    prepared = clean(values, policy.nan_strategy)
+    if policy.remove_outliers:
+        prepared = remove_outliers(prepared, OUTLIER_FACTOR)
+    return prepared
+
+
+def _distribution(
+    policy: MetricPolicy, canary_sorted: FloatArray, baseline_sorted: FloatArray, queries: Mapping[str, str]
+) -> MetricEvidence:
+    n, m = len(canary_sorted), len(baseline_sorted)
+    if n == 0 or m == 0:
+        side = "canary" if n == 0 else "baseline"
+        return MetricEvidence(
+            policy.name, policy, MeasurementStatus.NO_DATA, f"{side}: no samples left", queries=queries
+        )
+    test = rank_sum_test(canary_sorted, baseline_sorted)
+    shift = hodges_lehmann(canary_sorted, baseline_sorted, test, policy.confidence)
+    return MetricEvidence(
+        policy.name,
+        policy,
+        MeasurementStatus.OK,
+        canary=float(np.mean(canary_sorted)),
+        baseline=float(np.mean(baseline_sorted)),
+        estimate=shift.estimate,
+        ci_low=shift.ci_low,
+        ci_high=shift.ci_high,
+        p_value=test.p_value,
+        effect=mean_ratio(canary_sorted, baseline_sorted),
+        cles=test.cles,
+        canary_samples=n,
+        baseline_samples=m,
+        baseline_sorted=baseline_sorted,
+        queries=queries,
+    )
+
+
+def _ratio(
+    policy: MetricPolicy, canary: Observation, baseline: Observation, queries: Mapping[str, str]
+) -> MetricEvidence:
+    errors_c, total_c = canary["errors"].total(), canary["total"].total()
+    errors_b, total_b = baseline["errors"].total(), baseline["total"].total()
+    for side, errors, total in (("canary", errors_c, total_c), ("baseline", errors_b, total_b)):
+        if not total > 0:
+            return MetricEvidence(
+                policy.name, policy, MeasurementStatus.NO_DATA, f"{side}: no requests", queries=queries
+            )
+        if not 0 <= errors <= total:
+            message = f"{side}: {errors:g} errors out of {total:g} requests is not a proportion"
+            return MetricEvidence(policy.name, policy, MeasurementStatus.ERROR, message, queries=queries)
+    # Counters from increase() are extrapolated floats; the test wants counts.
+    test = two_proportion_test(
+        round(errors_c), max(round(total_c), 1), round(errors_b), max(round(total_b), 1), policy.confidence
+    )
+    return MetricEvidence(
+        policy.name,
+        policy,
+        MeasurementStatus.OK,
+        canary=errors_c / total_c,
+        baseline=errors_b / total_b,
+        estimate=test.difference,
+        ci_low=test.ci_low,
+        ci_high=test.ci_high,
+        p_value=test.p_value,
+        effect=test.rate_ratio,
+        canary_samples=round(total_c),
+        baseline_samples=round(total_b),
+        queries=queries,
+    )
+
+
+def _histogram(measurement: Measurement) -> Histogram:
+    buckets: dict[float, float] = {}
+    for labels, value in zip(measurement.labels, measurement.values, strict=False):
+        le = labels.get("le")
+        if le is None:
+            raise ValueError("bucket series without an 'le' label")
+        buckets[float(le)] = buckets.get(float(le), 0.0) + float(value)
+    return Histogram.from_buckets(buckets)
+
+
+def _quantile(
+    policy: MetricPolicy, canary: Observation, baseline: Observation, queries: Mapping[str, str]
+) -> MetricEvidence:
+    assert policy.quantile is not None
+    try:
+        canary_hist, baseline_hist = _histogram(canary["buckets"]), _histogram(baseline["buckets"])
+    except ValueError as error:
+        return MetricEvidence(policy.name, policy, MeasurementStatus.ERROR, str(error), queries=queries)
+    if canary_hist.total <= 0 or baseline_hist.total <= 0:
+        return MetricEvidence(
+            policy.name, policy, MeasurementStatus.NO_DATA, "no observations", queries=queries
+        )
+    result = compare_quantiles(policy.quantile, canary_hist, baseline_hist, policy.confidence)
+    return MetricEvidence(
+        policy.name,
+        policy,
+        MeasurementStatus.OK,
+        canary=result.canary,
+        baseline=result.baseline,
+        estimate=result.difference,
+        ci_low=result.ci_low,
+        ci_high=result.ci_high,
+        p_value=result.p_value,
+        effect=result.ratio,
+        canary_samples=round(canary_hist.total),
+        baseline_samples=round(baseline_hist.total),
+        queries=queries,
+    )
+
+
+def _threshold(policy: MetricPolicy, canary: Observation, queries: Mapping[str, str]) -> MetricEvidence:
+    values = clean(canary["value"].values, policy.nan_strategy)
+    if values.size == 0:
+        return MetricEvidence(
+            policy.name, policy, MeasurementStatus.NO_DATA, "canary: value is NaN", queries=queries
+        )
+    # Several series (one per pod): the worst one decides, in the direction that is bad.
+    value = float(np.min(values) if policy.threshold.max is None else np.max(values))
+    return MetricEvidence(
+        policy.name,
+        policy,
+        MeasurementStatus.OK,
+        canary=value,
+        canary_samples=int(values.size),
+        queries=queries,
+    )
+
+
+def evaluate_metric(
+    policy: MetricPolicy,
+    canary: Observation,
+    baseline: Observation,
+    presorted: tuple[FloatArray, FloatArray] | None = None,
+) -> MetricEvidence:
+    """Statistics for one metric; ``presorted`` skips preparing and sorting distribution samples."""
+    missing = _missing(policy, canary, baseline)
+    if missing is not None:
+        return missing
+    queries = _canary_queries(canary)
+    if policy.type is MetricType.THRESHOLD:
+        return _threshold(policy, canary, queries)
+    if policy.type is MetricType.RATIO:
+        return _ratio(policy, canary, baseline, queries)
+    if policy.test is TestKind.QUANTILE:
+        return _quantile(policy, canary, baseline, queries)
+    if presorted is None:
+        canary_sorted, baseline_sorted = sort_samples(
+            [
+                prepare_samples(canary["samples"].values, policy),
+                prepare_samples(baseline["samples"].values, policy),
+            ]
+        )
+    else:
+        canary_sorted, baseline_sorted = presorted
+    return _distribution(policy, canary_sorted, baseline_sorted, queries)
+
+
+def evaluate_metrics(
+    items: list[tuple[MetricPolicy, Observation, Observation]],
+) -> list[MetricEvidence]:
+    """Evaluate many metrics; distribution samples of equal length are sorted in one numpy call."""
+    distribution = [
+        i
+        for i, (policy, canary, baseline) in enumerate(items)
+        if policy.type is MetricType.DISTRIBUTION
+        and policy.test is TestKind.MANN_WHITNEY
+        and _missing(policy, canary, baseline) is None
+    ]
+    prepared: list[FloatArray] = []
+    for i in distribution:
+        policy, canary, baseline = items[i]
+        prepared += [
+            prepare_samples(canary["samples"].values, policy),
+            prepare_samples(baseline["samples"].values, policy),
+        ]
+    ordered = sort_samples(prepared)
+    presorted = {index: (ordered[2 * k], ordered[2 * k + 1]) for k, index in enumerate(distribution)}
+    return [evaluate_metric(p, c, b, presorted.get(i)) for i, (p, c, b) in enumerate(items)]
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """JSON and the CRD schema have no infinities or NaN."""
+    if value is None or not math.isfinite(value):
+        return None
+    return value
