@@ -10,7 +10,10 @@ Simulator sanity metrics:
   simulator_backend_ready_pods{namespace, backend}
   simulator_target_rps{namespace}
 
-Series of a pod disappear once the pod no longer exists, as they would with the pod's process.
+Every pod a backend routes to gets its series as soon as it is seen, at zero, for codes 200 and 500
+(the usual "initialise your labels" practice): an error-ratio query then reads 0 for a healthy
+pod instead of returning nothing. Series of a pod disappear once the pod no longer exists, as they
+would with the pod's process.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from simulator.traffic import Request
 DEFAULT_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )
+INITIAL_CODES = (200, 500)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -70,14 +74,20 @@ class MetricStore:
                 return
             outcome = "ok" if request.code < 500 else "error"
             self._requests[(request.backend, outcome)] += 1
-            series = self._pods.get(request.pod.name)
-            if series is None:
-                series = self._pods[request.pod.name] = _PodSeries(buckets=[0] * (len(self.buckets) + 1))
+            series = self._series(request.pod.name)
             series.codes[request.code] += 1
             # `le` is inclusive: a request of exactly 0.1s belongs in the le="0.1" bucket.
             series.buckets[bisect.bisect_left(self.buckets, request.latency)] += 1
             series.total += request.latency
             series.count += 1
+
+    def _series(self, pod: str) -> _PodSeries:
+        series = self._pods.get(pod)
+        if series is None:
+            series = self._pods[pod] = _PodSeries(buckets=[0] * (len(self.buckets) + 1))
+            for code in INITIAL_CODES:
+                series.codes[code] = 0
+        return series
 
     def record_unrouted(self, count: int) -> None:
         if count > 0:
@@ -85,11 +95,15 @@ class MetricStore:
                 self._requests[("", "no_route")] += count
 
     def update_routing(self, routing: RoutingState, rps: float) -> None:
-        """Remember the routing state for the gauges and forget pods that no longer exist."""
+        """Remember the routing state for the gauges, start the series of newly routed pods at zero,
+        and forget pods that no longer exist."""
         with self._lock:
             self._routing, self._rps = routing, rps
             for name in [n for n in self._pods if n not in routing.existing_pods]:
                 del self._pods[name]
+            for backend in routing.backends:
+                for pod in backend.pods:
+                    self._series(pod.name)
 
     def set_rps(self, rps: float) -> None:
         with self._lock:

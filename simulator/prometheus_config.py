@@ -1,5 +1,7 @@
 """A Prometheus configuration that scrapes simulator endpoints.
 
+`python -m simulator.prometheus_config 127.0.0.1:9101 [...]` prints it, for shell scripts (the demo).
+
 `honor_labels: true` keeps the `namespace` and `pod` labels the simulator puts on each series
 (the simulated pods'), instead of renaming them to `exported_namespace`/`exported_pod`.
 """
@@ -7,6 +9,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Sequence
 
 import yaml
@@ -43,3 +46,20 @@ def scrape_config(
         ],
     }
     return yaml.safe_dump(doc, sort_keys=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    targets = list(sys.argv[1:] if argv is None else argv)
+    if not targets:
+        print("usage: python -m simulator.prometheus_config HOST:PORT [HOST:PORT ...]", file=sys.stderr)
+        return 2
+    try:
+        sys.stdout.write(scrape_config(targets))
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

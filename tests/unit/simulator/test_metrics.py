@@ -62,6 +62,15 @@ def test_request_counters_carry_namespace_pod_and_code() -> None:
     assert not any(name.endswith("_created") for name, _ in got)
 
 
+def test_routed_pods_start_at_zero_for_200_and_500() -> None:
+    store = MetricStore("shop")
+    store.update_routing(RoutingState("shop", (Backend("web", 1, (POD,)),), frozenset({POD.name})), 1)
+    got = samples(store)
+    for code in ("200", "500"):
+        assert got[key("http_requests_total", namespace="shop", pod=POD.name, code=code)] == 0
+    assert got[key("http_request_duration_seconds_count", namespace="shop", pod=POD.name)] == 0
+
+
 def test_routing_gauges_and_series_disappear_with_their_pod() -> None:
     store = MetricStore("shop")
     store.record(Request("web", POD, 200, 0.01))

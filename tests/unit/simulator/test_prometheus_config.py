@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from simulator.prometheus_config import scrape_config
+from simulator.prometheus_config import main, scrape_config
 
 
 def test_scrapes_every_target_each_second_with_honor_labels() -> None:
@@ -39,3 +39,10 @@ def test_promtool_accepts_the_config(tmp_path: Path) -> None:
         ["promtool", "check", "config", str(path)], capture_output=True, timeout=30, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_command_line_prints_the_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["127.0.0.1:9101"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["scrape_configs"][0]["honor_labels"] is True
+    assert main([]) == 2
+    assert main(["nope"]) == 2
