@@ -140,6 +140,7 @@ def encode_manifest(
         "objects": hidden,
         "valuesFrom": list(values_from_contents),
         "manifestDigest": "sha256:" + sha256_hex(canonical_json(exact)),
+        "storedDigest": "sha256:" + sha256_hex(text),  # binds the payload to this history's manifest
     }
     if stored_notes != notes:
         payload["notes"] = notes
@@ -199,6 +200,9 @@ def decode_manifest(
     except yaml.YAMLError as exc:
         raise HistoryDecodeError("stored manifest is not valid YAML") from exc
     payload = decode_payload(secret_data)
+    stored = payload.get("storedDigest")
+    if stored is not None and stored != spec.get("manifestDigest"):
+        raise HistoryDecodeError("history Secret payload belongs to a different manifest (digest mismatch)")
     for index, obj in (payload.get("objects") or {}).items():
         position = int(index)
         if not 0 <= position < len(objects):
