@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support import cluster as kube
+from tests.support.controller import LOG_DIR, ControllerProcess
 
 
 @pytest.fixture(scope="session")
@@ -24,4 +25,23 @@ def cluster() -> Iterator[kube.Cluster]:
 @pytest.fixture
 def namespace(cluster: kube.Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
     prefix = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-") or "t"
+    yield from kube.temp_namespace(cluster, prefix)
+
+
+@pytest.fixture(scope="session")
+def controller(cluster: kube.Cluster) -> Iterator[ControllerProcess]:
+    """The real controller entry point, watching every namespace except `iso-*` ones (tests that
+    kill or replace the controller run their own in an `iso-` namespace)."""
+    proc = ControllerProcess(cluster.kubeconfig, args=["--namespace", "!iso-*"])
+    proc.start(LOG_DIR)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def iso_namespace(cluster: kube.Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace the shared controller ignores."""
+    prefix = "iso-" + (re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-") or "t")
     yield from kube.temp_namespace(cluster, prefix)

@@ -14,6 +14,8 @@ from pathlib import Path
 from tests.support.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
+# Controller logs outlive the test session so a failure can be read afterwards (CI prints them).
+LOG_DIR = Path(os.environ.get("RUDDER_TEST_LOG_DIR", REPO / "out" / "test-logs"))
 
 
 def free_port() -> int:
@@ -36,6 +38,7 @@ class ControllerProcess:
 
     def start(self, log_dir: Path) -> ControllerProcess:
         self.metrics_port, self.health_port = free_port(), free_port()
+        log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"controller-{self.metrics_port}.log"
         env = {**os.environ, "KUBECONFIG": self.kubeconfig, "PYTHONUNBUFFERED": "1", **self.env}
         cmd = [
@@ -68,8 +71,14 @@ class ControllerProcess:
                 samples[key] = float(value)
         return samples
 
-    def writes(self) -> float:
-        return sum(v for k, v in self.metrics().items() if k.startswith("rudder_api_write_requests_total"))
+    def write_samples(self, namespace: str | None = None) -> dict[str, float]:
+        """Write requests the controller sent, by verb and kind (into one namespace when given)."""
+        tag = f'namespace="{namespace}"' if namespace is not None else ""
+        return {k: v for k, v in self.metrics().items()
+                if k.startswith("rudder_api_write_requests_total") and tag in k}
+
+    def writes(self, namespace: str | None = None) -> float:
+        return sum(self.write_samples(namespace).values())
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-20000:] if self.log_path else ""

@@ -1,0 +1,250 @@
+"""The one place the Release controller talks to the Kubernetes API.
+
+Objects travel as plain dicts (the wire form); every call that changes something goes
+through `_write`, so write requests are counted in one place (a test proves that an
+unchanged Release costs zero writes) and API errors are translated into `KubeError`s
+that carry the HTTP status and the server's message.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from kubernetes import client, config, dynamic
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from kubernetes.dynamic.resource import Resource
+
+from rudder.kube.metrics import API_WRITES
+
+FIELD_MANAGER = "rudder"
+
+T = TypeVar("T")
+
+
+class KubeError(Exception):
+    """An API call failed; `status` is the HTTP status (0 when the server was not reached)."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+    @property
+    def forbidden(self) -> bool:
+        return self.status == 403
+
+
+def _translate(exc: ApiException) -> KubeError:
+    message = exc.reason or "error"
+    reason = exc.reason or ""
+    try:
+        body = json.loads(exc.body or "{}")
+        message = body.get("message", message)
+        reason = body.get("reason", reason)
+    except (TypeError, ValueError):
+        pass
+    return KubeError(int(exc.status or 0), str(reason), str(message))
+
+
+@dataclass(frozen=True)
+class Ref:
+    """Identifies one namespaced or cluster-scoped object."""
+
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None = None
+
+    @classmethod
+    def of(cls, obj: Mapping[str, Any], namespace: str | None = None) -> Ref:
+        meta = obj.get("metadata", {})
+        return cls(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace") or namespace)
+
+    def __str__(self) -> str:
+        where = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {where}{self.name}"
+
+
+class Kube:
+    """Dynamic, discovery-backed access to any kind, with counted writes.
+
+    `impersonate` returns a sibling whose requests act as a ServiceAccount, so a Release
+    with `spec.serviceAccountName` can do no more than that account may.
+    """
+
+    def __init__(self, api: client.ApiClient, *, user: str | None = None) -> None:
+        self.api = api
+        self.user = user
+        self._dyn = dynamic.DynamicClient(api)
+        self._lock = threading.Lock()
+        self._resources: dict[tuple[str, str], Resource | None] = {}
+
+    @classmethod
+    def from_environment(cls, kubeconfig: str | None = None) -> Kube:
+        """In-cluster config when running in a pod, else the kubeconfig."""
+        try:
+            config.load_incluster_config()
+            return cls(client.ApiClient())
+        except config.ConfigException:
+            return cls(config.new_client_from_config(config_file=kubeconfig))
+
+    def impersonate(self, namespace: str, service_account: str) -> Kube:
+        api = client.ApiClient(self.api.configuration)
+        user = f"system:serviceaccount:{namespace}:{service_account}"
+        api.set_default_header("Impersonate-User", user)
+        # The groups a ServiceAccount token would carry, so group bindings apply too.
+        api.set_default_header("Impersonate-Group", "system:serviceaccounts")
+        clone = Kube(api, user=user)
+        clone._resources = self._resources
+        return clone
+
+    # -- discovery ---------------------------------------------------------------------
+
+    def resource(self, api_version: str, kind: str) -> Resource | None:
+        """The API resource for a kind, or None when the server does not serve it."""
+        key = (api_version, kind)
+        with self._lock:
+            if key in self._resources:
+                return self._resources[key]
+        try:
+            found: Resource | None = self._dyn.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            found = None
+        except ApiException as exc:
+            raise _translate(exc) from exc
+        if found is None:
+            # A CRD may have been installed since discovery was cached; look once more.
+            try:
+                self._dyn.resources.invalidate_cache()
+                found = self._dyn.resources.get(api_version=api_version, kind=kind)
+            except ResourceNotFoundError:
+                found = None
+        with self._lock:
+            self._resources[key] = found
+        return found
+
+    def is_namespaced(self, api_version: str, kind: str) -> bool | None:
+        """True/False from discovery; None for a kind the server does not know."""
+        res = self.resource(api_version, kind)
+        return None if res is None else bool(res.namespaced)
+
+    def _require(self, api_version: str, kind: str) -> Resource:
+        res = self.resource(api_version, kind)
+        if res is None:
+            raise KubeError(404, "NotFound", f"the server does not serve {kind} in {api_version}")
+        return res
+
+    # -- calls -------------------------------------------------------------------------
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except ApiException as exc:
+            raise _translate(exc) from exc
+
+    def _write(self, verb: str, kind: str, namespace: str | None, fn: Callable[[], T]) -> T:
+        API_WRITES.labels(verb=verb, kind=kind, namespace=namespace or "").inc()
+        return self._call(fn)
+
+    def get(self, ref: Ref) -> dict[str, Any] | None:
+        """The live object, or None when it does not exist."""
+        res = self._require(ref.api_version, ref.kind)
+        try:
+            obj = self._call(lambda: res.get(name=ref.name, namespace=ref.namespace))
+        except KubeError as err:
+            if err.not_found:
+                return None
+            raise
+        return _plain(obj)
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None, label_selector: str = ""
+    ) -> list[dict[str, Any]]:
+        res = self._require(api_version, kind)
+        got = self._call(lambda: res.get(namespace=namespace, label_selector=label_selector))
+        return [_plain(item) for item in got.items]
+
+    def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
+        """Server-side apply as the controller's field manager."""
+        res = self._require(obj["apiVersion"], obj["kind"])
+        meta = obj["metadata"]
+        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": force}
+        if dry_run:
+            kwargs["dry_run"] = "All"
+            fn: Callable[[], Any] = lambda: res.server_side_apply(  # noqa: E731
+                body=dict(obj), name=meta["name"], namespace=meta.get("namespace"), **kwargs
+            )
+            return _plain(self._call(fn))
+        return _plain(self._write(
+            "apply", obj["kind"], meta.get("namespace"),
+            lambda: res.server_side_apply(
+                body=dict(obj), name=meta["name"], namespace=meta.get("namespace"), **kwargs
+            ),
+        ))
+
+    def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        res = self._require(obj["apiVersion"], obj["kind"])
+        ns = obj["metadata"].get("namespace")
+        return _plain(self._write("create", obj["kind"], ns, lambda: res.create(body=dict(obj), namespace=ns)))
+
+    def patch(self, ref: Ref, patch: Mapping[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
+        """A JSON merge patch of the object or one of its subresources (`status`)."""
+        res = self._require(ref.api_version, ref.kind)
+        target = getattr(res, subresource) if subresource else res
+        return _plain(self._write(
+            "patch", ref.kind if not subresource else f"{ref.kind}/{subresource}", ref.namespace,
+            lambda: target.patch(
+                body=dict(patch), name=ref.name, namespace=ref.namespace,
+                content_type="application/merge-patch+json",
+            ),
+        ))
+
+    def json_patch(self, ref: Ref, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        """An RFC 6902 JSON Patch; a failed `test` op comes back as a 422/409 KubeError."""
+        res = self._require(ref.api_version, ref.kind)
+        return _plain(self._write(
+            "patch", ref.kind, ref.namespace,
+            lambda: res.patch(body=ops, name=ref.name, namespace=ref.namespace,
+                              content_type="application/json-patch+json"),
+        ))
+
+    def delete(self, ref: Ref, *, propagation: str = "Background") -> bool:
+        """Delete; False when it was already gone."""
+        res = self._require(ref.api_version, ref.kind)
+        try:
+            self._write("delete", ref.kind, ref.namespace, lambda: res.delete(
+                name=ref.name, namespace=ref.namespace,
+                body={"propagationPolicy": propagation},
+            ))
+        except KubeError as err:
+            if err.not_found:
+                return False
+            raise
+        return True
+
+    def iter_namespaced(self, kinds: list[tuple[str, str]], namespace: str, selector: str) -> Iterator[dict[str, Any]]:
+        for api_version, kind in kinds:
+            if self.resource(api_version, kind) is not None:
+                yield from self.list(api_version, kind, namespace, selector)
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """ResourceInstance -> plain dict."""
+    if isinstance(obj, dict):
+        return obj
+    result: dict[str, Any] = obj.to_dict()
+    return result

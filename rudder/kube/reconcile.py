@@ -1,0 +1,294 @@
+"""One level-triggered reconciliation of a Release: gather, decide (pure), execute.
+
+The same function runs on every watch event and on every resync tick. It is idempotent: with
+unchanged content and no drift it sends no write request at all. All progress lives in the
+Release's status and its ReleaseHistory objects, so a restarted controller resumes from them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from rudder.domain.describe import RevisionSource, describe_revision, describe_rollback, summarize_changes
+from rudder.domain.history import HistoryContent, history_inventory, history_record, history_status_updates
+from rudder.domain.history import plan_history_prune
+from rudder.domain.history_codec import HistoryDecodeError, decode_manifest, decode_notes, encode_manifest
+from rudder.domain.ownership import ReleaseIdentity, decorate
+from rudder.domain.prune import inventory_of, plan_prune
+from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revision, rollback_spec_patch
+from rudder.domain.validation import validate_objects
+from rudder.domain.digest import content_digest
+from rudder.kube import release_io as io
+from rudder.kube import status as report
+from rudder.kube.applier import ApplyFailed, FieldsetCache, apply_objects, check_and_dry_run, prune
+from rudder.kube.client import Kube, KubeError, Ref
+from rudder.models import HistoryPhase, ReleaseSpec, SpecError, parse_release_spec
+from rudder.render import ReleaseInfo, RenderError, render_release
+
+log = logging.getLogger("rudder.release")
+
+PROMOTION_ANNOTATION = "rudder.dev/promoted-from"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Controller-wide options the reconciliation needs."""
+
+    allow_cluster_scoped: frozenset[str] = frozenset()
+
+
+@dataclass
+class Context:
+    """Everything gathered once for one reconciliation."""
+
+    kube: Kube  # the controller's own identity: Release, histories, status, events
+    applier: Kube  # impersonates spec.serviceAccountName when set: every managed object goes through it
+    release: dict[str, Any]
+    spec: ReleaseSpec
+    owner: ReleaseIdentity
+    histories: list[dict[str, Any]]
+    cache: FieldsetCache
+    settings: Settings
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def status(self) -> Mapping[str, Any]:
+        return self.release.get("status") or {}
+
+    @property
+    def namespace(self) -> str:
+        return self.owner.namespace
+
+    def history(self, revision: int | None) -> dict[str, Any] | None:
+        for h in self.histories:
+            if int(h["spec"]["revision"]) == revision:
+                return h
+        return None
+
+
+def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, settings: Settings) -> None:
+    """Bring one Release to its desired state and report it in status."""
+    release = kube.get(io.release_ref(namespace, name))
+    if release is None or release["metadata"].get("deletionTimestamp"):
+        return
+    try:
+        spec = parse_release_spec(release.get("spec") or {})
+    except SpecError as err:
+        report.failed(kube, release, "InvalidSpec", str(err))
+        return
+    meta = release["metadata"]
+    applier = kube.impersonate(namespace, spec.service_account_name) if spec.service_account_name else kube
+    ctx = Context(
+        kube=kube, applier=applier, release=release, spec=spec,
+        owner=ReleaseIdentity(meta["name"], namespace, meta["uid"]),
+        histories=io.list_histories(kube, namespace, name), cache=cache, settings=settings,
+    )
+    waiting = report.dependencies_pending(ctx)
+    if waiting:
+        return
+    try:
+        inputs = io.fetch_inputs(kube, namespace, spec)
+    except io.InputError as err:
+        report.failed(kube, release, "InputMissing", str(err))
+        return
+    digest = content_digest(spec, config_map_data=inputs.config_map_data,
+                            values_from_contents=inputs.values_from_contents)
+    current = ctx.status.get("revision")
+    decision = decide_revision(
+        digest, [history_record(h) for h in ctx.histories],
+        current_revision=int(current) if current else None, rollback_to=spec.rollback_to,
+    )
+    try:
+        if decision.action is RevisionAction.FAILED:
+            report.failed(kube, release, "RollbackFailed", decision.message, keep_revision=True)
+            return
+        if decision.action is RevisionAction.ROLLBACK:
+            assert decision.revision is not None
+            rollback(ctx, decision.revision, reason="RolledBack", clear_spec=True)
+            return
+        if decision.renders and not spec.suspend:
+            deploy(ctx, decision, inputs, digest)
+            return
+        if ctx.status.get("revision"):
+            converge(ctx)
+        elif spec.suspend:
+            report.failed(kube, release, "Suspended", "suspended before the first install; nothing applied")
+    except ApplyFailed as err:
+        report.failed(kube, release, "Forbidden" if err.forbidden else "ApplyFailed", err.message,
+                      keep_revision=True)
+
+
+# -- install / upgrade ----------------------------------------------------------------------
+
+
+def _decorated(ctx: Context, objects: Sequence[Mapping[str, Any]], revision: int) -> list[dict[str, Any]]:
+    out = []
+    for obj in objects:
+        namespaced = ctx.kube.is_namespaced(obj["apiVersion"], obj["kind"])
+        out.append(decorate(obj, ctx.owner, revision, namespaced=namespaced is not False))
+    return out
+
+
+def deploy(ctx: Context, decision: RevisionDecision, inputs: io.Inputs, digest: str) -> None:
+    """Render, validate, dry-run, apply, prune, then record the revision."""
+    assert decision.revision is not None
+    revision = decision.revision
+    spec, release = ctx.spec, ctx.release
+    rendered = render_release(
+        spec, ReleaseInfo(ctx.owner.name, ctx.namespace, revision),
+        config_map_data=inputs.config_map_data, values_from_contents=inputs.values_from_contents,
+    )
+    if isinstance(rendered, RenderError):
+        report.failed(ctx.kube, release, "RenderFailed", str(rendered), keep_revision=True)
+        return
+    problems = validate_objects(rendered.objects, ctx.namespace, ctx.kube.is_namespaced,
+                                ctx.settings.allow_cluster_scoped)
+    if problems:
+        report.failed(ctx.kube, release, "InvalidObjects", "; ".join(str(p) for p in problems),
+                      keep_revision=True)
+        return
+    objects = _decorated(ctx, [o.body for o in rendered.objects], revision)
+    previous = ctx.history(int(ctx.status["revision"])) if ctx.status.get("revision") else None
+    _apply_and_prune(ctx, objects, previous)
+
+    encoded = encode_manifest(objects, notes=rendered.notes,
+                              values_from_contents=inputs.values_from_contents,
+                              values_from_layers=rendered.values_from)
+    promoted_from = _promotion_source(release)
+    source = RevisionSource.PROMOTION if promoted_from else (
+        RevisionSource.INSTALL if previous is None else RevisionSource.UPGRADE)
+    changes = summarize_changes(previous.get("spec") if previous else None, spec.chart.to_dict(),
+                                spec.values, digest)
+    description = describe_revision(
+        source, revision, previous_revision=int(previous["spec"]["revision"]) if previous else None,
+        changes=tuple(changes), canary_release=promoted_from,
+    )
+    content = HistoryContent(
+        revision=revision, chart=spec.chart, values=spec.values, values_from=spec.values_from,
+        content_digest=digest, inventory=inventory_of(objects), description=description,
+        source=source, canary_release=promoted_from,
+    )
+    history = io.write_history(ctx.kube, ctx.owner, content, encoded, ctx.history(revision))
+    if ctx.history(revision) is None:
+        ctx.histories.append(history)
+    _make_current(ctx, revision, became_current=True)
+    report.revision_started(ctx, revision, rendered.notes, description)
+    io.emit_event(ctx.kube, release, "Installed" if source is RevisionSource.INSTALL else "Upgraded",
+                  description)
+    _prune_histories(ctx, revision)
+
+
+def _promotion_source(release: Mapping[str, Any]) -> str | None:
+    """The CanaryRelease named by the promotion annotation, when it was set for this very generation."""
+    meta = release["metadata"]
+    value = (meta.get("annotations") or {}).get(PROMOTION_ANNOTATION, "")
+    name, _, generation = value.partition("@")
+    if name and generation == str(meta.get("generation")):
+        return name
+    return None
+
+
+def _apply_and_prune(ctx: Context, objects: list[dict[str, Any]], previous: Mapping[str, Any] | None) -> None:
+    check_and_dry_run(ctx.applier, ctx.owner, objects)
+    apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
+    if previous is not None:
+        stale = plan_prune(history_inventory(previous["spec"]), inventory_of(objects))
+        prune(ctx.applier, [*stale.delete, *stale.keep], ctx.namespace)
+
+
+def _make_current(ctx: Context, revision: int, *, became_current: bool, message: str = "") -> None:
+    records = [history_record(h) for h in ctx.histories]
+    updates = history_status_updates(records, revision, ctx.now, became_current=became_current,
+                                     message=message)
+    io.write_history_statuses(ctx.kube, ctx.namespace, ctx.histories, updates)
+
+
+def _prune_histories(ctx: Context, current: int) -> None:
+    last_ready = ctx.status.get("lastReadyRevision")
+    doomed = plan_history_prune([history_record(h) for h in ctx.histories], ctx.spec.history_limit,
+                                current=current, last_ready=int(last_ready) if last_ready else None)
+    for h in ctx.histories:
+        if int(h["spec"]["revision"]) in doomed:
+            io.delete_history(ctx.kube, ctx.namespace, h)
+
+
+# -- rollback -------------------------------------------------------------------------------
+
+
+def stored_objects(ctx: Context, history: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The exact objects a revision applied, reassembled from its history and Secret."""
+    secret = io.history_secret_data(ctx.kube, ctx.namespace, history)
+    return decode_manifest(history["spec"], secret)
+
+
+def rollback(ctx: Context, target: int, *, reason: str, clear_spec: bool, failed_revision: int | None = None) -> None:
+    """Make revision `target` current again by applying its stored manifest exactly (no re-render)."""
+    history = ctx.history(target)
+    if history is None:
+        report.failed(ctx.kube, ctx.release, "RollbackFailed", f"revision {target} does not exist",
+                      keep_revision=True)
+        return
+    try:
+        objects = list(stored_objects(ctx, history))
+    except HistoryDecodeError as err:
+        report.failed(ctx.kube, ctx.release, "RollbackFailed", f"revision {target}: {err}", keep_revision=True)
+        return
+    current = int(ctx.status["revision"]) if ctx.status.get("revision") else None
+    _apply_and_prune(ctx, objects, ctx.history(current))
+    if clear_spec or failed_revision is not None:
+        # The spec follows the revision, so the next reconcile sees unchanged content.
+        io.json_patch_spec(ctx.kube, ctx.release, rollback_spec_patch(history["spec"]))
+    description = describe_rollback(target, current)
+    _make_current(ctx, target, became_current=True)
+    if failed_revision is not None:
+        failed = ctx.history(failed_revision)
+        if failed is not None:
+            io.write_history_statuses(ctx.kube, ctx.namespace, [failed],
+                                      {failed_revision: {"phase": HistoryPhase.FAILED.value}})
+    notes = decode_notes(history["spec"], io.history_secret_data(ctx.kube, ctx.namespace, history))
+    report.revision_started(ctx, target, notes, description)
+    io.emit_event(ctx.kube, ctx.release, reason, description)
+
+
+# -- steady state ---------------------------------------------------------------------------
+
+
+def converge(ctx: Context) -> None:
+    """Unchanged content: repair drift and suspend/resume, then report health."""
+    revision = int(ctx.status["revision"])
+    history = ctx.history(revision)
+    if history is None:
+        report.failed(ctx.kube, ctx.release, "HistoryMissing",
+                      f"the ReleaseHistory of revision {revision} is gone", keep_revision=True)
+        return
+    inventory = history_inventory(history["spec"])
+    live = report.read_live(ctx, inventory)
+    if report.apply_suspension(ctx, live):
+        live = report.read_live(ctx, inventory)
+    if not ctx.spec.suspend:
+        drifted = [ref for ref, obj in live.items() if ctx.cache.drifted(
+            ctx.owner.uid, Ref(ref.api_version, ref.kind, ref.name, ctx.namespace), obj)]
+        if drifted:
+            objects = list(stored_objects(ctx, history))
+            check_and_dry_run(ctx.applier, ctx.owner, objects)
+            apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
+            live = report.read_live(ctx, inventory)
+            log.info("%s/%s: re-applied revision %d (%d object(s) drifted or unknown)",
+                     ctx.namespace, ctx.owner.name, revision, len(drifted))
+    outcome = report.health(ctx, revision, live)
+    if outcome.deadline_exceeded and ctx.spec.atomic:
+        last_ready = ctx.status.get("lastReadyRevision")
+        if last_ready and int(last_ready) != revision:
+            rollback(ctx, int(last_ready), reason="AtomicRollback", clear_spec=True, failed_revision=revision)
+            return
+    if outcome.deadline_exceeded:
+        io.write_history_statuses(ctx.kube, ctx.namespace, [history],
+                                  {revision: {"phase": HistoryPhase.FAILED.value}}
+                                  if (history.get("status") or {}).get("phase") != HistoryPhase.FAILED.value
+                                  else {})
+    if outcome.ready and not (history.get("status") or {}).get("ready"):
+        io.write_history_statuses(ctx.kube, ctx.namespace, [history], {revision: {"ready": True}})
