@@ -48,7 +48,14 @@ from canary.analysis.hodges_lehmann import ShiftInterval, hodges_lehmann
 from canary.analysis.holm import holm_adjust
 from canary.analysis.judge import AnalysisResult, Look, MetricResult, judge_analysis, judge_metric
 from canary.analysis.measurements import Measurement, MeasurementStatus, Observation
-from canary.analysis.policy import MetricPolicy, MetricType, PolicyError, TestKind, load_policies, parse_policy
+from canary.analysis.policy import (
+    MetricPolicy,
+    MetricType,
+    PolicyError,
+    TestKind,
+    load_policies,
+    parse_policy,
+)
 from canary.analysis.promql import QueryContext, RenderError, Track, render_queries, render_query
 from canary.analysis.proportions import ProportionTest, two_proportion_test
 from canary.analysis.ranksum import RankSumTest, rank_sum_test, sort_samples

@@ -6,7 +6,8 @@ rendering safe:
 
 * **Strict**: a variable the template uses but the context lacks is an error that
   names it (``args.route`` included), found before rendering from the template's
-  syntax tree; ``StrictUndefined`` backs that up.
+  syntax tree; ``StrictUndefined`` backs that up.  ``args.x | default(...)`` is the
+  one way to make an argument optional.
 * **No injection**: every ``{{ ... }}`` is first rendered as an opaque placeholder;
   the rendered text is then scanned as PromQL to learn where each placeholder sits,
   and the value is escaped for that spot.  Inside a double- or single-quoted
@@ -145,7 +146,11 @@ def _substitute(value: str, where: _Context, expression: str, query_name: str) -
 def _missing_variables(ast: nodes.Template, variables: Mapping[str, Any]) -> list[str]:
     missing = sorted(name for name in meta.find_undeclared_variables(ast) if name not in variables)
     args = variables.get("args", {})
+    # ``args.x | default(...)`` is optional by construction.
+    defaulted = {id(f.node) for f in ast.find_all(nodes.Filter) if f.name == "default"}
     for node in ast.find_all((nodes.Getattr, nodes.Getitem)):
+        if id(node) in defaulted:
+            continue
         key: object
         if isinstance(node, nodes.Getattr):
             target, key = node.node, node.attr

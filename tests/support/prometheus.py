@@ -35,7 +35,13 @@ import yaml
 
 from tests.support.wait import wait_for
 
-__all__ = ["OpenMetrics", "PrometheusFactory", "PrometheusServer", "prometheus_available", "prometheus_factory"]
+__all__ = [
+    "OpenMetrics",
+    "PrometheusFactory",
+    "PrometheusServer",
+    "prometheus_available",
+    "prometheus_factory",
+]
 
 PROMETHEUS = "prometheus"
 PROMTOOL = "promtool"
@@ -78,7 +84,14 @@ class OpenMetrics:
     )
     types: dict[str, str] = field(default_factory=dict)
 
-    def add(self, family: str, kind: str, sample: str, labels: Mapping[str, str], points: Sequence[tuple[float, float]]) -> None:
+    def add(
+        self,
+        family: str,
+        kind: str,
+        sample: str,
+        labels: Mapping[str, str],
+        points: Sequence[tuple[float, float]],
+    ) -> None:
         self.types[family] = kind
         key = (sample, tuple(sorted(labels.items())))
         self.families.setdefault(family, {}).setdefault(key, []).extend(points)
@@ -129,7 +142,9 @@ class PrometheusServer:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             if self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.process.returncode}: {self.log()}") from None
+                raise RuntimeError(
+                    f"prometheus exited with {self.process.returncode}: {self.log()}"
+                ) from None
             return False
 
     def log(self) -> str:
@@ -187,7 +202,9 @@ class PrometheusFactory:
         server = PrometheusServer(f"http://127.0.0.1:{port}", port, directory, process)
         self.servers.append(server)
         try:
-            wait_for(server.ready, timeout=READY_TIMEOUT, interval=0.2, what=f"prometheus on port {port} ready")
+            wait_for(
+                server.ready, timeout=READY_TIMEOUT, interval=0.2, what=f"prometheus on port {port} ready"
+            )
         except BaseException:
             server.stop()
             raise
