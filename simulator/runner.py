@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
 
 from simulator.metrics import DEFAULT_BUCKETS, MetricStore, exposition
 from simulator.model import RoutingState
@@ -208,7 +209,7 @@ class Simulator:
             routing, error = RoutingState(self.namespace, (), existing), str(exc)
         except Exception as exc:  # API unreachable or timing out: keep routing as last seen
             routing = previous if previous is not None else RoutingState(self.namespace, ())
-            error = f"reading routing state: {exc!r}"
+            error = f"reading routing state: {_describe(exc)}"
         if error != self.last_error:
             if error:
                 log.warning("%s", error)
@@ -217,3 +218,10 @@ class Simulator:
         self.last_error = error
         self._routing = routing
         self._store.update_routing(routing, self.rps)
+
+
+def _describe(exc: Exception) -> str:
+    # ApiException's str() carries every response header and the body: one line is enough for a log.
+    if isinstance(exc, ApiException):
+        return f"API server answered {exc.status} {exc.reason}"
+    return f"{type(exc).__name__}: {exc}"

@@ -9,29 +9,26 @@ from __future__ import annotations
 import json
 import os
 import selectors
-import shutil
 import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from simulator import ProfileSet, Simulator
 from simulator.prometheus_config import scrape_config
 from tests.support.cluster import REPO, Cluster
-from tests.support.controller import free_port
+from tests.support.prometheus import PrometheusFactory, prometheus_factory
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
+__all__ = ["prometheus_factory"]  # the real-Prometheus fixture, used by the last test
 
 STABLE, CANARY = "registry.k8s.io/pause:3.10", "registry.k8s.io/pause:3.9"
-PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 
 
 def deployment(name: str, replicas: int, image: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -205,39 +202,6 @@ def test_command_line_serves_metrics_and_stops_on_sigterm(cluster: Cluster, name
             proc.wait(timeout=10)
 
 
-@contextmanager
-def prometheus(config: str, workdir: Path) -> Iterator[str]:
-    """A real Prometheus on a free loopback port with throwaway storage; yields its URL."""
-    port = free_port()
-    (workdir / "prometheus.yml").write_text(config)
-    log = workdir / "prometheus.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [PROMETHEUS, f"--config.file={workdir / 'prometheus.yml'}",
-             f"--storage.tsdb.path={workdir / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-             "--log.level=warn"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if proc.poll() is not None:
-            raise AssertionError(f"prometheus exited with {proc.returncode}: {log.read_text()[-3000:]}")
-        with urllib.request.urlopen(url + "/-/ready", timeout=2) as resp:
-            return bool(resp.status == 200)
-
-    try:
-        wait_for(ready, timeout=60, what="prometheus to be ready")
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 def instant_query(url: str, query: str) -> dict[str, float]:
     """Result of an instant vector query keyed by its `pod` label."""
     params = urllib.parse.urlencode({"query": query})
@@ -248,26 +212,26 @@ def instant_query(url: str, query: str) -> dict[str, float]:
 
 
 @pytest.mark.prometheus
-@pytest.mark.skipif(not Path(PROMETHEUS).exists(), reason="prometheus (Debian package) not installed")
 def test_prometheus_sees_per_pod_rates_with_real_pod_names(
-    cluster: Cluster, namespace: str, tmp_path: Path
+    cluster: Cluster, namespace: str, prometheus_factory: PrometheusFactory
 ) -> None:
     primary, canary = fleet(cluster, namespace)
-    with (
-        Simulator(namespace, "web", kubeconfig=cluster.kubeconfig, rps=60, refresh=0.5) as sim,
-        prometheus(scrape_config([sim.target]), tmp_path) as prom,
-    ):
-        query = f'sum by (pod) (rate(http_requests_total{{namespace="{namespace}"}}[10s]))'
+    with Simulator(namespace, "web", kubeconfig=cluster.kubeconfig, rps=60, refresh=0.5) as sim:
+        config = yaml.safe_load(scrape_config([sim.target], job_name=f"simulator-{namespace}"))
+        server = prometheus_factory.start(scrape_configs=config["scrape_configs"])
+        try:
+            query = f'sum by (pod) (rate(http_requests_total{{namespace="{namespace}"}}[10s]))'
 
-        def steady_rates() -> dict[str, float] | None:
-            # rate() divides by the whole window, so it reads low until 10s of samples exist: wait
-            # for 60 rps round-robin over three pods to show as about 20 each.
-            got = instant_query(prom, query)
-            steady = all(v == pytest.approx(20, rel=0.25) for v in got.values())
-            return got if set(got) == {*primary, *canary} and steady else None
+            def steady_rates() -> dict[str, float] | None:
+                # rate() divides by the whole window, so it reads low until 10s of samples exist:
+                # wait for 60 rps round-robin over three pods to show as about 20 each.
+                got = instant_query(server.url, query)
+                steady = all(v == pytest.approx(20, rel=0.25) for v in got.values())
+                return got if set(got) == {*primary, *canary} and steady else None
 
-        per_pod = wait_for(steady_rates, timeout=90, interval=1, what="per-pod request rates in Prometheus")
-        buckets = instant_query(
-            prom, f'sum by (pod) (rate(http_request_duration_seconds_bucket{{namespace="{namespace}"}}[10s]))'
-        )
-        assert set(buckets) == set(per_pod)
+            per_pod = wait_for(steady_rates, timeout=90, interval=1, what="per-pod rates in Prometheus")
+            buckets = f'http_request_duration_seconds_bucket{{namespace="{namespace}"}}'
+            latency = f"sum by (pod) (rate({buckets}[10s]))"
+            assert set(instant_query(server.url, latency)) == set(per_pod)
+        finally:
+            server.stop()

@@ -129,3 +129,31 @@ def test_invalid_settings_fail_before_starting(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         Simulator(NS, "web", reader=reader, **kwargs)
+
+
+def served(sim: Simulator) -> int:
+    return sum(sum(c.values()) for c in sim.request_counts().values())
+
+
+class FlakyReader(StaticReader):
+    """Answers until `down` is set, then fails like an unreachable API server."""
+
+    down = False
+
+    def pods(self) -> list[dict[str, Any]]:
+        if self.down:
+            raise ConnectionRefusedError("connection refused")
+        return super().pods()
+
+
+def test_unreachable_api_keeps_the_last_routing_state() -> None:
+    reader = FlakyReader(NS, [*web_fleet(primary=2, canary=1, baseline=0), service("web", {"app": "web"})])
+    with Simulator(NS, "web", reader=reader, rps=200, tick=0.02, refresh=0.05) as sim:
+        routed = sim.routing
+        reader.down = True
+        wait_for(lambda: sim.last_error and "ConnectionRefusedError" in sim.last_error, timeout=10)
+        assert sim.routing is routed
+        before = served(sim)
+        wait_for(lambda: served(sim) > before + 20, timeout=10, what="traffic on the last known routing")
+        reader.down = False
+        wait_for(lambda: sim.last_error is None, timeout=10, what="recovery")
