@@ -14,6 +14,7 @@ from rudder.domain.labels import RELEASE_LABEL, REVISION_LABEL
 from rudder.domain.objects import nested
 from rudder.domain.ownership import ReleaseIdentity
 from rudder.domain.revision import HistoryRecord
+from rudder.domain.timestamps import format_time, parse_time
 from rudder.models import API_VERSION, ChartSpec, HistoryPhase, ObjectRef, Values, ValuesFromRef
 
 
@@ -106,18 +107,11 @@ def history_secret_body(
     }
 
 
-def _timestamp(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def history_record(body: Mapping[str, Any]) -> HistoryRecord:
     """The decision-relevant facts of a stored ReleaseHistory object."""
     phase_text = nested(body, "status", "phase")
     phase = HistoryPhase(phase_text) if phase_text in {p.value for p in HistoryPhase} else None
-    stamps = [_timestamp(t) for t in nested(body, "status", "deployedAt") or ()]
+    stamps = [parse_time(t) for t in nested(body, "status", "deployedAt") or ()]
     return HistoryRecord(
         revision=int(nested(body, "spec", "revision") or 0),
         content_digest=str(nested(body, "spec", "contentDigest") or ""),
@@ -136,32 +130,36 @@ def history_inventory(spec: Mapping[str, Any]) -> tuple[ObjectRef, ...]:
     )
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
-
-
 def history_status_updates(
     records: Sequence[HistoryRecord],
     current: int,
     now: datetime,
     *,
     became_current: bool,
+    failed: bool = False,
+    ready: bool | None = None,
     message: str = "",
 ) -> dict[int, dict[str, Any]]:
-    """Status patches (revision -> status) after `current` is applied.
+    """Status patches (revision -> status) for the histories, given the current revision's state.
 
-    When `became_current` (install, upgrade or rollback), `current` is Deployed with `now` appended to its
-    deployedAt; every other Deployed revision becomes Superseded (Failed ones stay Failed). Only records
-    whose status changes get a patch, so an unchanged reconcile writes nothing.
+    When `became_current` (install, upgrade or rollback), `now` is appended to the current revision's
+    deployedAt and every other Deployed revision becomes Superseded (Failed ones stay Failed). The current
+    one is Deployed, or Failed when `failed` (deadline passed, resources failed); `ready` records that it
+    reached Ready (the last Ready revision is never pruned and is what `atomic` restores). Only records whose
+    status changes get a patch, so an unchanged reconcile writes nothing.
     """
     updates: dict[int, dict[str, Any]] = {}
+    target = HistoryPhase.FAILED if failed else HistoryPhase.DEPLOYED
     for record in records:
         if record.revision == current:
-            if became_current or record.phase is not HistoryPhase.DEPLOYED:
-                stamps = [_rfc3339(t) for t in record.deployed_at]
+            ready_changed = ready is not None and ready != record.ready
+            if became_current or record.phase is not target or ready_changed:
+                stamps = [format_time(t) for t in record.deployed_at]
                 if became_current:
-                    stamps.append(_rfc3339(now))
-                patch: dict[str, Any] = {"phase": HistoryPhase.DEPLOYED.value, "deployedAt": stamps}
+                    stamps.append(format_time(now))
+                patch: dict[str, Any] = {"phase": target.value, "deployedAt": stamps}
+                if ready is not None:
+                    patch["ready"] = ready
                 if message:
                     patch["message"] = message
                 updates[record.revision] = patch

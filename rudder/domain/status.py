@@ -14,6 +14,7 @@ from typing import Any
 
 from rudder.domain.health import ResourceHealth
 from rudder.domain.pods import PodStatistics
+from rudder.domain.timestamps import format_time, parse_time
 from rudder.models import ConditionType, ReleasePhase, ResourcePhase
 
 _MAX_LISTED = 3  # resources named in a message; status.resources has them all
@@ -124,17 +125,6 @@ class ReleaseStatus:
         return out
 
 
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _parse_time(text: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")) if text else None
-    except ValueError:
-        return None
-
-
 def _listing(items: Sequence[str]) -> str:
     shown = "; ".join(items[:_MAX_LISTED])
     return shown + (f" (+{len(items) - _MAX_LISTED} more)" if len(items) > _MAX_LISTED else "")
@@ -162,7 +152,7 @@ def _phase(inputs: StatusInputs, last_ready: int | None) -> tuple[ReleasePhase, 
         if crashing:
             return ReleasePhase.FAILED, "CrashLoopBackOff", _listing(crashing)
         return ReleasePhase.PROGRESSING, "Reconciling", "waiting for: " + _listing(unready)
-    started = inputs.revision_started_at or _parse_time(inputs.previous.get("revisionStartedAt"))
+    started = inputs.revision_started_at or parse_time(inputs.previous.get("revisionStartedAt"))
     if started is not None and inputs.now > started + timedelta(seconds=inputs.timeout_seconds):
         detail = _listing(crashing + unready)
         return (ReleasePhase.FAILED, "ProgressDeadlineExceeded",
@@ -184,7 +174,7 @@ def _conditions(
         before = previous.get(condition_type.value) or {}
         same_status = before.get("status") == ("True" if status else "False")
         unchanged = same_status and before.get("lastTransitionTime")
-        since = str(before["lastTransitionTime"]) if unchanged else _rfc3339(inputs.now)
+        since = str(before["lastTransitionTime"]) if unchanged else format_time(inputs.now)
         out.append(Condition(condition_type, status, reason, message, since, inputs.generation))
     return tuple(out)
 
@@ -202,7 +192,7 @@ def build_status(inputs: StatusInputs) -> ReleaseStatus:
     if phase is ReleasePhase.READY:
         last_ready = inputs.revision
     started = inputs.revision_started_at
-    started_text = _rfc3339(started) if started else inputs.previous.get("revisionStartedAt")
+    started_text = format_time(started) if started else inputs.previous.get("revisionStartedAt")
     return ReleaseStatus(
         observed_generation=inputs.generation,
         phase=phase,

@@ -129,6 +129,21 @@ def test_unchanged_reconcile_updates_no_history() -> None:
     assert history_status_updates(records, 2, NOW, became_current=False) == {}
 
 
+def test_failed_and_ready_states_of_the_current_revision_are_recorded_once() -> None:
+    deployed = [HistoryRecord(3, "c", HistoryPhase.DEPLOYED, (NOW,))]
+    assert history_status_updates(deployed, 3, NOW, became_current=False, ready=True) == {
+        3: {"phase": "Deployed", "deployedAt": ["2026-03-01T12:00:00Z"], "ready": True}
+    }
+    ready = [HistoryRecord(3, "c", HistoryPhase.DEPLOYED, (NOW,), ready=True)]
+    assert history_status_updates(ready, 3, NOW, became_current=False, ready=True) == {}
+    failed = history_status_updates(deployed, 3, NOW, became_current=False, failed=True, message="deadline")
+    assert failed == {3: {"phase": "Failed", "deployedAt": ["2026-03-01T12:00:00Z"], "message": "deadline"}}
+    already = [HistoryRecord(3, "c", HistoryPhase.FAILED, (NOW,))]
+    assert (
+        history_status_updates(already, 3, NOW, became_current=False, failed=True, message="deadline") == {}
+    )
+
+
 def test_prune_keeps_the_limit_oldest_first() -> None:
     records = [HistoryRecord(r, str(r)) for r in range(1, 8)]
     assert plan_history_prune(records, 3, current=7, last_ready=7) == (1, 2, 3, 4)
