@@ -164,7 +164,7 @@ class Kube:
         """The live object, or None when it does not exist."""
         res = self._require(ref.api_version, ref.kind)
         try:
-            obj = self._call(lambda: res.get(name=ref.name, namespace=ref.namespace))
+            obj = self._call(lambda: self._dyn.get(res, name=ref.name, namespace=ref.namespace))
         except KubeError as err:
             if err.not_found:
                 return None
@@ -175,7 +175,7 @@ class Kube:
         self, api_version: str, kind: str, namespace: str | None, label_selector: str = ""
     ) -> list[dict[str, Any]]:
         res = self._require(api_version, kind)
-        got = self._call(lambda: res.get(namespace=namespace, label_selector=label_selector))
+        got = self._call(lambda: self._dyn.get(res, namespace=namespace, label_selector=label_selector))
         return [_plain(item) for item in got.items]
 
     def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
@@ -185,21 +185,21 @@ class Kube:
         kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": force}
         if dry_run:
             kwargs["dry_run"] = "All"
-            fn: Callable[[], Any] = lambda: res.server_side_apply(  # noqa: E731
-                body=dict(obj), name=meta["name"], namespace=meta.get("namespace"), **kwargs
+            fn: Callable[[], Any] = lambda: self._dyn.server_side_apply(  # noqa: E731
+                res, body=dict(obj), name=meta["name"], namespace=meta.get("namespace"), **kwargs
             )
             return _plain(self._call(fn))
         return _plain(self._write(
             "apply", obj["kind"], meta.get("namespace"),
-            lambda: res.server_side_apply(
-                body=dict(obj), name=meta["name"], namespace=meta.get("namespace"), **kwargs
+            lambda: self._dyn.server_side_apply(
+                res, body=dict(obj), name=meta["name"], namespace=meta.get("namespace"), **kwargs
             ),
         ))
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         res = self._require(obj["apiVersion"], obj["kind"])
         ns = obj["metadata"].get("namespace")
-        return _plain(self._write("create", obj["kind"], ns, lambda: res.create(body=dict(obj), namespace=ns)))
+        return _plain(self._write("create", obj["kind"], ns, lambda: self._dyn.create(res, body=dict(obj), namespace=ns)))
 
     def patch(self, ref: Ref, patch: Mapping[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
         """A JSON merge patch of the object or one of its subresources (`status`)."""
@@ -207,8 +207,8 @@ class Kube:
         target = getattr(res, subresource) if subresource else res
         return _plain(self._write(
             "patch", ref.kind if not subresource else f"{ref.kind}/{subresource}", ref.namespace,
-            lambda: target.patch(
-                body=dict(patch), name=ref.name, namespace=ref.namespace,
+            lambda: self._dyn.patch(
+                target, body=dict(patch), name=ref.name, namespace=ref.namespace,
                 content_type="application/merge-patch+json",
             ),
         ))
@@ -218,7 +218,7 @@ class Kube:
         res = self._require(ref.api_version, ref.kind)
         return _plain(self._write(
             "patch", ref.kind, ref.namespace,
-            lambda: res.patch(body=ops, name=ref.name, namespace=ref.namespace,
+            lambda: self._dyn.patch(res, body=ops, name=ref.name, namespace=ref.namespace,
                               content_type="application/json-patch+json"),
         ))
 
@@ -226,7 +226,8 @@ class Kube:
         """Delete; False when it was already gone."""
         res = self._require(ref.api_version, ref.kind)
         try:
-            self._write("delete", ref.kind, ref.namespace, lambda: res.delete(
+            self._write("delete", ref.kind, ref.namespace, lambda: self._dyn.delete(
+                res,
                 name=ref.name, namespace=ref.namespace,
                 body={"propagationPolicy": propagation},
             ))
