@@ -1,0 +1,517 @@
+"""Typed models of the CanaryRelease API, parsed once at the boundary.
+
+`parse_canary(body)` turns a raw CanaryRelease object into a `ParsedCanary`: metadata, the spec (or the
+`ParseError` that names the bad field, e.g. `spec.steps[2].weight`), the status and a pending manual action.
+`canary.domain.status.status_to_dict` writes a status back in its API form. Durations are float seconds,
+parsed with the Release's Go-style grammar (`30s`, `2m`, `1h30m`); timestamps are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from canary.domain.readers import (
+    ParseError,
+    read_bool,
+    read_duration,
+    read_int,
+    read_mapping,
+    read_optional_float,
+    read_optional_int,
+    read_sequence,
+    read_string,
+    read_time,
+)
+
+ACTION_ANNOTATION = "rudder.dev/action"
+ANALYSIS_HISTORY_LIMIT = 30  # the CRD caps status.analysis at 100 items; 30 keeps status objects small
+DEFAULT_PROGRESS_DEADLINE = 600.0
+DEFAULT_ANALYSIS_INTERVAL = 30.0
+DEFAULT_MAX_EXTENSIONS = 3
+CONSECUTIVE_ERROR_LIMIT = 4  # Argo Rollouts' default for provider errors in a row
+
+
+class Phase(StrEnum):
+    PENDING = "Pending"
+    INITIALIZING = "Initializing"
+    PROGRESSING = "Progressing"
+    PAUSED = "Paused"
+    PROMOTING = "Promoting"
+    PROMOTED = "Promoted"
+    ROLLING_BACK = "RollingBack"
+    ROLLED_BACK = "RolledBack"
+    FAILED = "Failed"
+
+    @property
+    def active(self) -> bool:
+        """True while the canary holds copies or traffic (one active canary per Release)."""
+        return self in _ACTIVE
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Phase.PROMOTED, Phase.ROLLED_BACK, Phase.FAILED)
+
+
+_ACTIVE = frozenset(
+    {Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING, Phase.ROLLING_BACK}
+)
+
+
+class Verdict(StrEnum):
+    """Canary-level verdict of one analysis (the judge's per-metric verdicts are summarised into this)."""
+
+    PASS = "Pass"
+    FAIL = "Fail"
+    INCONCLUSIVE = "Inconclusive"
+    NO_DATA = "NoData"
+    ERROR = "Error"
+
+
+class RouterType(StrEnum):
+    REPLICAS = "replicas"
+    SERVICE = "service"
+    NGINX = "nginx"
+    GATEWAY_API = "gateway-api"
+    ISTIO = "istio"
+    SMI = "smi"
+
+
+class OnInconclusive(StrEnum):
+    PAUSE = "pause"
+    ROLLBACK = "rollback"
+    EXTEND = "extend"
+
+
+class Action(StrEnum):
+    """Values of the `rudder.dev/action` annotation."""
+
+    PROMOTE = "promote"
+    ABORT = "abort"
+    PAUSE = "pause"
+    RESUME = "resume"
+    RETRY = "retry"
+
+
+class Track(StrEnum):
+    PRIMARY = "primary"
+    CANARY = "canary"
+    BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class WeightStep:
+    """Hold `weight`% of traffic on the canary for at least `duration` seconds, analysing while holding."""
+
+    weight: int
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class PauseStep:
+    """Wait for a manual resume or promote; with `duration`, resume by itself after that many seconds."""
+
+    duration: float | None = None
+
+
+Step = WeightStep | PauseStep
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    """`spec.router`: the type and the object it drives (which field names it depends on the type)."""
+
+    type: RouterType = RouterType.REPLICAS
+    service: str | None = None
+    ingress: str | None = None
+    http_route: str | None = None
+    virtual_service: str | None = None
+    traffic_split: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricRef:
+    """One `spec.analysis.metrics[]` entry; `critical` None means "as the policy says"."""
+
+    policy: str
+    critical: bool | None = None
+    weight: float | None = None
+    args: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnalysisSpec:
+    interval: float = DEFAULT_ANALYSIS_INTERVAL
+    prometheus_url: str | None = None
+    metrics: tuple[MetricRef, ...] = ()
+    failure_limit: int = 1  # failed analyses tolerated: the next one rolls back (Argo's failureLimit)
+    on_inconclusive: OnInconclusive = OnInconclusive.PAUSE
+    max_extensions: int = DEFAULT_MAX_EXTENSIONS  # `extend` gives up (pauses) after this many extensions
+
+
+@dataclass(frozen=True)
+class CanarySpec:
+    release: str
+    steps: tuple[Step, ...]
+    values: Mapping[str, Any] = field(default_factory=dict)
+    workloads: tuple[str, ...] | None = None  # None: every Deployment of the Release
+    baseline: bool = True
+    router: RouterSpec = field(default_factory=RouterSpec)
+    analysis: AnalysisSpec | None = None
+    progress_deadline: float = DEFAULT_PROGRESS_DEADLINE
+    auto_promote: bool = True
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str  # "True" | "False" | "Unknown", as Kubernetes conditions spell it
+    reason: str = ""
+    message: str = ""
+    last_transition_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """The judge's explanation for one metric. `verdict` is the judge's own word (Pass, High, Low, NoData,
+    Error), kept as written because the judge owns that vocabulary."""
+
+    name: str
+    verdict: str
+    canary: float | None = None
+    baseline: float | None = None
+    p_value: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    effect: float | None = None
+    samples: Mapping[str, int] = field(default_factory=dict)
+    query: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class AnalysisRecord:
+    """One entry of `status.analysis` (bounded, newest last)."""
+
+    time: datetime
+    step: int
+    weight: int
+    verdict: Verdict
+    metrics: tuple[MetricResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class CanaryStatus:
+    """`status`, the controller's only memory: everything needed to resume after a restart lives here."""
+
+    phase: Phase = Phase.PENDING
+    observed_generation: int | None = None
+    stable_revision: int | None = None
+    promoted_revision: int | None = None
+    step: int = 0
+    weight: int = 0
+    verdict: Verdict | None = None
+    message: str = ""
+    failures: int = 0
+    extensions: int = 0
+    # Start of the current step; in Paused, Promoting and RollingBack, start of that phase (for deadlines).
+    step_started_at: datetime | None = None
+    last_analysis_at: datetime | None = None
+    copies_created_at: datetime | None = None
+    paused_reason: str = ""
+    last_action: str = ""
+    conditions: tuple[Condition, ...] = ()
+    analysis: tuple[AnalysisRecord, ...] = ()
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)
+
+
+@dataclass(frozen=True)
+class CanaryMeta:
+    name: str
+    namespace: str
+    uid: str
+    generation: int = 0
+    created_at: datetime | None = None
+    deleting: bool = False
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A pending `rudder.dev/action` annotation; `action` is None when the value is not a known action."""
+
+    raw: str
+    action: Action | None
+
+
+@dataclass(frozen=True)
+class ParsedCanary:
+    meta: CanaryMeta
+    spec: CanarySpec | ParseError
+    status: CanaryStatus
+    action: ActionRequest | None
+
+
+def parse_canary(body: Mapping[str, Any]) -> ParsedCanary:
+    """Parse a whole CanaryRelease object. A bad spec is returned as data; bad metadata or status raise."""
+    meta = parse_meta(read_mapping(body.get("metadata"), "metadata"))
+    try:
+        spec: CanarySpec | ParseError = parse_spec(read_mapping(body.get("spec"), "spec"))
+    except ParseError as exc:
+        spec = exc
+    status = parse_status(read_mapping(body.get("status"), "status"))
+    raw_meta = read_mapping(body.get("metadata"), "metadata")
+    annotations = read_mapping(raw_meta.get("annotations"), "metadata.annotations")
+    return ParsedCanary(meta=meta, spec=spec, status=status, action=parse_action(annotations))
+
+
+def parse_meta(raw: Mapping[str, Any]) -> CanaryMeta:
+    return CanaryMeta(
+        name=read_string(raw.get("name"), "metadata.name", required=True),
+        namespace=read_string(raw.get("namespace"), "metadata.namespace") or "default",
+        uid=read_string(raw.get("uid"), "metadata.uid"),
+        generation=read_int(raw.get("generation"), "metadata.generation", default=0),
+        created_at=read_time(raw.get("creationTimestamp"), "metadata.creationTimestamp"),
+        deleting=raw.get("deletionTimestamp") is not None,
+    )
+
+
+def parse_action(annotations: Mapping[str, Any]) -> ActionRequest | None:
+    raw = annotations.get(ACTION_ANNOTATION)
+    if raw is None:
+        return None
+    text = str(raw)
+    try:
+        action: Action | None = Action(text.strip().lower())
+    except ValueError:
+        action = None
+    return ActionRequest(raw=text, action=action)
+
+
+def parse_spec(raw: Mapping[str, Any]) -> CanarySpec:
+    """Parse `spec`; the first problem raises a ParseError naming its field."""
+    steps_raw = read_sequence(raw.get("steps"), "spec.steps")
+    if not steps_raw:
+        raise ParseError("spec.steps", "needs at least one step (a canary without steps is a plain upgrade)")
+    workloads_raw = raw.get("workloads")
+    workloads: tuple[str, ...] | None = None
+    if workloads_raw is not None:
+        items = read_sequence(workloads_raw, "spec.workloads")
+        workloads = tuple(read_string(w, f"spec.workloads[{i}]", required=True) for i, w in enumerate(items))
+        if not workloads:
+            raise ParseError(
+                "spec.workloads", "must name at least one workload, or be omitted for all Deployments"
+            )
+        if len(set(workloads)) != len(workloads):
+            raise ParseError("spec.workloads", "names a workload twice")
+    analysis_raw = raw.get("analysis")
+    return CanarySpec(
+        release=read_string(raw.get("release"), "spec.release", required=True),
+        steps=tuple(_parse_step(s, f"spec.steps[{i}]") for i, s in enumerate(steps_raw)),
+        values=read_mapping(raw.get("values"), "spec.values"),
+        workloads=workloads,
+        baseline=read_bool(raw.get("baseline"), "spec.baseline", default=True),
+        router=_parse_router(read_mapping(raw.get("router"), "spec.router")),
+        analysis=None
+        if analysis_raw is None
+        else _parse_analysis(read_mapping(analysis_raw, "spec.analysis")),
+        progress_deadline=read_duration(
+            raw.get("progressDeadline"), "spec.progressDeadline", DEFAULT_PROGRESS_DEADLINE
+        ),
+        auto_promote=read_bool(raw.get("autoPromote"), "spec.autoPromote", default=True),
+    )
+
+
+def _parse_step(raw: Any, path: str) -> Step:
+    step = read_mapping(raw, path)
+    has_weight, has_pause = "weight" in step, "pause" in step
+    if has_weight == has_pause:
+        raise ParseError(path, "a step is either {weight, duration} or {pause}")
+    if has_pause:
+        pause = read_mapping(step.get("pause"), f"{path}.pause")
+        duration = pause.get("duration")
+        return PauseStep(None if duration is None else read_duration(duration, f"{path}.pause.duration", 0.0))
+    weight = read_int(step.get("weight"), f"{path}.weight", default=None, minimum=0, maximum=100)
+    return WeightStep(weight=weight, duration=read_duration(step.get("duration"), f"{path}.duration", 0.0))
+
+
+def _parse_router(raw: Mapping[str, Any]) -> RouterSpec:
+    type_raw = raw.get("type", RouterType.REPLICAS.value)
+    try:
+        router_type = RouterType(type_raw)
+    except ValueError:
+        known = ", ".join(t.value for t in RouterType)
+        raise ParseError("spec.router.type", f"unknown router {type_raw!r} (known: {known})") from None
+    names = {key: read_string(raw.get(key), f"spec.router.{key}") or None for key in _ROUTER_TARGET_FIELDS}
+    spec = RouterSpec(
+        type=router_type,
+        service=names["service"],
+        ingress=names["ingress"],
+        http_route=names["httpRoute"],
+        virtual_service=names["virtualService"],
+        traffic_split=names["trafficSplit"],
+    )
+    required = _REQUIRED_TARGET[router_type]
+    if required is not None and names[required] is None:
+        raise ParseError(f"spec.router.{required}", f"required by the {router_type.value} router")
+    return spec
+
+
+_ROUTER_TARGET_FIELDS = ("service", "ingress", "httpRoute", "virtualService", "trafficSplit")
+# The object each router drives; replicas needs none (the primary Service already selects all tracks).
+_REQUIRED_TARGET: Mapping[RouterType, str | None] = {
+    RouterType.REPLICAS: None,
+    RouterType.SERVICE: "service",
+    RouterType.NGINX: "ingress",
+    RouterType.GATEWAY_API: "httpRoute",
+    RouterType.ISTIO: "virtualService",
+    RouterType.SMI: "service",
+}
+
+
+def _parse_analysis(raw: Mapping[str, Any]) -> AnalysisSpec:
+    metrics_raw = read_sequence(raw.get("metrics"), "spec.analysis.metrics")
+    if not metrics_raw:
+        raise ParseError("spec.analysis.metrics", "needs at least one metric policy")
+    interval = read_duration(raw.get("interval"), "spec.analysis.interval", DEFAULT_ANALYSIS_INTERVAL)
+    if interval < 1:
+        # Analysis times are kept at whole seconds in status; a shorter interval could not be told apart.
+        raise ParseError("spec.analysis.interval", "must be at least 1s")
+    on_inconclusive_raw = raw.get("onInconclusive", OnInconclusive.PAUSE.value)
+    try:
+        on_inconclusive = OnInconclusive(on_inconclusive_raw)
+    except ValueError:
+        raise ParseError(
+            "spec.analysis.onInconclusive", f"must be pause, rollback or extend, not {on_inconclusive_raw!r}"
+        ) from None
+    prometheus = read_mapping(raw.get("prometheus"), "spec.analysis.prometheus")
+    return AnalysisSpec(
+        interval=interval,
+        prometheus_url=read_string(prometheus.get("url"), "spec.analysis.prometheus.url") or None,
+        metrics=tuple(_parse_metric(m, f"spec.analysis.metrics[{i}]") for i, m in enumerate(metrics_raw)),
+        failure_limit=read_int(raw.get("failureLimit"), "spec.analysis.failureLimit", default=1, minimum=0),
+        on_inconclusive=on_inconclusive,
+        max_extensions=read_int(
+            raw.get("maxExtensions"), "spec.analysis.maxExtensions", default=DEFAULT_MAX_EXTENSIONS, minimum=0
+        ),
+    )
+
+
+def _parse_metric(raw: Any, path: str) -> MetricRef:
+    metric = read_mapping(raw, path)
+    critical = metric.get("critical")
+    weight = metric.get("weight")
+    if weight is not None and (isinstance(weight, bool) or not isinstance(weight, int | float) or weight < 0):
+        raise ParseError(f"{path}.weight", "must be a number >= 0")
+    args = read_mapping(metric.get("args"), f"{path}.args")
+    for key, value in args.items():
+        if isinstance(value, Mapping | list):
+            raise ParseError(f"{path}.args.{key}", "must be a scalar")
+    return MetricRef(
+        policy=read_string(metric.get("policy"), f"{path}.policy", required=True),
+        critical=None if critical is None else read_bool(critical, f"{path}.critical", default=False),
+        weight=None if weight is None else float(weight),
+        args={str(k): _scalar_text(v) for k, v in args.items()},
+    )
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def parse_status(raw: Mapping[str, Any]) -> CanaryStatus:
+    """Parse `status` (written by this controller; an empty or missing status is a fresh Pending canary)."""
+    phase_raw = raw.get("phase") or Phase.PENDING.value
+    try:
+        phase = Phase(phase_raw)
+    except ValueError:
+        raise ParseError("status.phase", f"unknown phase {phase_raw!r}") from None
+    return CanaryStatus(
+        phase=phase,
+        observed_generation=read_optional_int(raw.get("observedGeneration"), "status.observedGeneration"),
+        stable_revision=read_optional_int(raw.get("stableRevision"), "status.stableRevision"),
+        promoted_revision=read_optional_int(raw.get("promotedRevision"), "status.promotedRevision"),
+        step=read_int(raw.get("step"), "status.step", default=0, minimum=0),
+        weight=read_int(raw.get("weight"), "status.weight", default=0, minimum=0, maximum=100),
+        verdict=_verdict(raw.get("verdict"), "status.verdict"),
+        message=read_string(raw.get("message"), "status.message"),
+        failures=read_int(raw.get("failures"), "status.failures", default=0, minimum=0),
+        extensions=read_int(raw.get("extensions"), "status.extensions", default=0, minimum=0),
+        step_started_at=read_time(raw.get("stepStartedAt"), "status.stepStartedAt"),
+        last_analysis_at=read_time(raw.get("lastAnalysisAt"), "status.lastAnalysisAt"),
+        copies_created_at=read_time(raw.get("copiesCreatedAt"), "status.copiesCreatedAt"),
+        paused_reason=read_string(raw.get("pausedReason"), "status.pausedReason"),
+        last_action=read_string(raw.get("lastAction"), "status.lastAction"),
+        conditions=tuple(
+            _parse_condition(c, f"status.conditions[{i}]")
+            for i, c in enumerate(read_sequence(raw.get("conditions"), "status.conditions"))
+        ),
+        analysis=tuple(
+            _parse_record(r, f"status.analysis[{i}]")
+            for i, r in enumerate(read_sequence(raw.get("analysis"), "status.analysis"))
+        ),
+    )
+
+
+def _parse_condition(raw: Any, path: str) -> Condition:
+    c = read_mapping(raw, path)
+    return Condition(
+        type=read_string(c.get("type"), f"{path}.type", required=True),
+        status=read_string(c.get("status"), f"{path}.status") or "Unknown",
+        reason=read_string(c.get("reason"), f"{path}.reason"),
+        message=read_string(c.get("message"), f"{path}.message"),
+        last_transition_time=read_time(c.get("lastTransitionTime"), f"{path}.lastTransitionTime"),
+    )
+
+
+def _parse_record(raw: Any, path: str) -> AnalysisRecord:
+    r = read_mapping(raw, path)
+    time = read_time(r.get("time"), f"{path}.time")
+    verdict = _verdict(r.get("verdict"), f"{path}.verdict")
+    if time is None or verdict is None:
+        raise ParseError(path, "needs time and verdict")
+    metrics = read_sequence(r.get("metrics"), f"{path}.metrics")
+    return AnalysisRecord(
+        time=time,
+        step=read_int(r.get("step"), f"{path}.step", default=0, minimum=0),
+        weight=read_int(r.get("weight"), f"{path}.weight", default=0, minimum=0, maximum=100),
+        verdict=verdict,
+        metrics=tuple(_parse_metric_result(m, f"{path}.metrics[{i}]") for i, m in enumerate(metrics)),
+    )
+
+
+def _parse_metric_result(raw: Any, path: str) -> MetricResult:
+    m = read_mapping(raw, path)
+    numbers = {key: read_optional_float(m.get(key), f"{path}.{key}") for key in _METRIC_NUMBERS}
+    samples = read_mapping(m.get("samples"), f"{path}.samples")
+    return MetricResult(
+        name=read_string(m.get("name"), f"{path}.name"),
+        verdict=read_string(m.get("verdict"), f"{path}.verdict"),
+        canary=numbers["canary"],
+        baseline=numbers["baseline"],
+        p_value=numbers["pValue"],
+        ci_low=numbers["ciLow"],
+        ci_high=numbers["ciHigh"],
+        effect=numbers["effect"],
+        samples={str(k): read_int(v, f"{path}.samples.{k}", default=0) for k, v in samples.items()},
+        query=read_string(m.get("query"), f"{path}.query"),
+        message=read_string(m.get("message"), f"{path}.message"),
+    )
+
+
+_METRIC_NUMBERS = ("canary", "baseline", "pValue", "ciLow", "ciHigh", "effect")
+
+
+def _verdict(raw: Any, path: str) -> Verdict | None:
+    if raw in (None, ""):
+        return None
+    try:
+        return Verdict(raw)
+    except ValueError:
+        raise ParseError(path, f"unknown verdict {raw!r}") from None
