@@ -13,7 +13,7 @@ import binascii
 import gzip
 import json
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,18 +72,6 @@ def redact_text(text: str, sensitive: frozenset[str]) -> str:
     return text
 
 
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            yield str(key)
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-    elif isinstance(node, str):
-        yield node
-
-
 def _redact_tree(node: Any, sensitive: frozenset[str]) -> Any:
     if isinstance(node, Mapping):
         return {key: _redact_tree(value, sensitive) for key, value in node.items()}
@@ -97,18 +85,24 @@ def _is_secret(obj: Mapping[str, Any]) -> bool:
 
 
 def _redacted(obj: dict[str, Any], sensitive: frozenset[str]) -> dict[str, Any] | None:
-    """The redacted form of an object, or None when it holds nothing secret."""
+    """The redacted form of an object, or None when it holds nothing secret.
+
+    Identity (apiVersion, kind, metadata.name/namespace) is never redacted: it is public in the cluster
+    anyway, and a short valuesFrom string that happens to equal a name must not hide which object it is.
+    """
+    out = dict(obj)
     if _is_secret(obj):
-        out = dict(obj)
         for key in ("data", "stringData"):
             if isinstance(obj.get(key), Mapping):
                 out[key] = dict.fromkeys(obj[key], REDACTED)
-        redacted: dict[str, Any] = _redact_tree(out, sensitive)
-        return redacted
-    if any(redact_text(s, sensitive) != s for s in _strings(obj)):
-        tainted: dict[str, Any] = _redact_tree(obj, sensitive)
-        return tainted
-    return None
+    redacted: dict[str, Any] = _redact_tree(out, sensitive)
+    for key in ("apiVersion", "kind"):
+        if key in obj:
+            redacted[key] = obj[key]
+    meta, redacted_meta = obj.get("metadata"), redacted.get("metadata")
+    if isinstance(meta, Mapping) and isinstance(redacted_meta, dict):
+        redacted_meta.update({k: meta[k] for k in ("name", "namespace") if k in meta})
+    return redacted if redacted != obj else None
 
 
 def encode_manifest(

@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rudder.domain import (
     HistoryDecodeError,
@@ -18,6 +20,7 @@ from rudder.domain import (
     encode_manifest,
 )
 from rudder.domain.history_codec import GZIP_BASE64, PLAIN, REDACTED, decode_payload, stored_manifest_text
+from rudder.render import load_documents
 
 from .conftest import obj
 
@@ -131,3 +134,42 @@ def test_manifest_digest_covers_only_the_stored_text() -> None:
     payload = decode_payload(encoded.secret_data)
     assert encoded.digest != payload["manifestDigest"], "the clear digest is not a digest over the secrets"
     assert json.dumps(payload["objects"]).count("t0k3n") == 1
+
+
+def test_identity_stays_readable_even_when_a_short_secret_equals_a_name() -> None:
+    deployment = obj(
+        "Deployment", "web", "apps/v1", spec={"template": {"metadata": {"labels": {"app": "web"}}}}
+    )
+    encoded = encode_manifest([deployment], values_from_layers=[{"app": "web"}])
+    stored = stored_manifest_text(spec_of(encoded))
+    assert "name: web" in stored
+    assert "app: (redacted)" in stored
+    assert decode_manifest(spec_of(encoded), encoded.secret_data) == (deployment,)
+
+
+texts = st.text(alphabet="abcdefgh-123 ", min_size=1, max_size=12)
+names = st.sampled_from(["a", "b", "cfg", "creds", "web"])
+keys = st.sampled_from(["k", "password", "token", "url"])
+config_maps = st.builds(
+    lambda n, d: obj("ConfigMap", n, data=d), names, st.dictionaries(keys, texts, max_size=3)
+)
+secrets = st.builds(
+    lambda n, d: obj("Secret", n, stringData=d), names, st.dictionaries(keys, texts, min_size=1, max_size=3)
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(config_maps | secrets, max_size=5), st.lists(texts, max_size=3), st.sampled_from([10, 64 * 1024])
+)
+def test_any_manifest_round_trips_and_hides_secret_values(
+    objects: list[dict[str, Any]], from_values: list[str], compress_above: int
+) -> None:
+    layers = [{"v": text} for text in from_values]
+    encoded = encode_manifest(objects, values_from_layers=layers, compress_above=compress_above)
+    spec = spec_of(encoded)
+    assert list(decode_manifest(spec, encoded.secret_data)) == objects
+    stored = [doc for doc in load_documents(stored_manifest_text(spec)) if doc]
+    for doc in stored:
+        if doc["kind"] == "Secret":
+            assert set(doc["stringData"].values()) == {REDACTED}
