@@ -28,8 +28,9 @@ Rollback
 - `plan_rollback(history_body, secret_data, *, current_revision, release_resource_version=None)
   -> RollbackPlan | Failure`: `.objects` (decoded exactly, install order), `.inventory`, `.spec_patch`
   (JSON Patch restoring chart/values/valuesFrom and removing rollbackTo), `.description` (Event text).
-- `history_status_updates(records, current, now, *, became_current) -> {revision: status}` marks the
-  current revision Deployed (appending deployedAt) and the others Superseded; writes only what changes.
+- `history_status_updates(records, current, now, *, became_current, failed=False, ready=None, message="")
+  -> {revision: status}`: the current revision Deployed (or Failed), deployedAt appended when it became
+  current, `ready` recorded, other Deployed ones Superseded; only what changes is returned.
 - `plan_history_prune(records, limit, *, current, last_ready) -> tuple[int, ...]` revisions to delete.
 
 Unchanged revision

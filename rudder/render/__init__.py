@@ -8,7 +8,8 @@ Entry points (all errors are returned as `RenderError(template, line, message)`,
   -> RenderedRelease | RenderError`
   The whole step: load the chart (inline / ConfigMap data / archive), merge values (chart defaults, then
   valuesFrom in order, then spec.values), render. `RenderedRelease` has `.chart`, `.values` (merged; may hold
-  secrets), `.objects` (tuple of `RenderedObject(template, index, body)`) and `.notes` (rendered NOTES.txt).
+  secrets), `.objects` (tuple of `RenderedObject(template, index, body)`), `.notes` (rendered NOTES.txt) and
+  `.values_from` (the parsed valuesFrom layers).
 - `resolve_chart(spec: ChartSpec, config_map_data=None, limits=None) -> Chart | RenderError`
 - `render_chart(chart: Chart, values: Mapping, release: ReleaseInfo) -> RenderedChart | RenderError`
 - `chart_from_files(files) -> Chart | RenderError` (flat: inline templates or ConfigMap data; `Chart.yaml` and
