@@ -125,9 +125,10 @@ class PrometheusProvider:
             raise ProviderError(
                 f"prometheus: {message[:500]}", transient=not message.startswith(_PERMANENT_STATUS)
             ) from None
-        except requests.Timeout:
-            raise ProviderError(f"prometheus: no answer within {self.config.timeout:g}s") from None
         except requests.RequestException as error:
+            # urllib3 wraps read timeouts in a MaxRetryError even with retries off.
+            if isinstance(error, requests.Timeout) or "timed out" in str(error):
+                raise ProviderError(f"prometheus: no answer within {self.config.timeout:g}s") from None
             raise ProviderError(f"prometheus: {type(error).__name__}: {error}") from None
         except ValueError as error:  # a body that is not the JSON the API promises
             raise ProviderError(f"prometheus: unreadable response: {error}") from None

@@ -1,0 +1,1 @@
+"""The ``kubectl-canary`` command line (a kubectl plugin: ``kubectl canary ...``)."""
