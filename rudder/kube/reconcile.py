@@ -241,7 +241,10 @@ def rollback(ctx: Context, target: int, *, reason: str, clear_spec: bool, failed
     _apply_and_prune(ctx, objects, ctx.history(current))
     if clear_spec or failed_revision is not None:
         # The spec follows the revision, so the next reconcile sees unchanged content.
-        io.json_patch_spec(ctx.kube, ctx.release, rollback_spec_patch(history["spec"]))
+        ops = rollback_spec_patch(history["spec"])
+        if "rollbackTo" not in (ctx.release.get("spec") or {}):
+            ops = [op for op in ops if op["path"] != "/spec/rollbackTo"]  # atomic: nothing to clear
+        io.json_patch_spec(ctx.kube, ctx.release, ops)
     description = describe_rollback(target, current)
     _make_current(ctx, target, became_current=True)
     if failed_revision is not None:
