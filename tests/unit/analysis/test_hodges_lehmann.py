@@ -21,41 +21,10 @@ from hypothesis import strategies as st
 from canary.analysis import pairwise
 from canary.analysis.hodges_lehmann import hodges_lehmann
 from canary.analysis.ranksum import rank_sum_test
+from tests.unit.analysis.r_examples import AUG, HW_X, HW_Y, MAY
 
 DATA = Path(__file__).parent / "data"
 R_UNIROOT_TOLERANCE = 1e-4
-HW_X = [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46]
-HW_Y = [1.15, 0.88, 0.90, 0.74, 1.21]
-# R's airquality Ozone, May and August, NAs dropped.
-MAY = [41, 36, 12, 18, 28, 23, 19, 8, 7, 16, 11, 14, 18, 14, 34, 6, 30, 11, 1, 11, 4, 32, 23, 45, 115, 37]
-AUG = [
-    39,
-    9,
-    16,
-    78,
-    35,
-    66,
-    122,
-    89,
-    110,
-    44,
-    28,
-    65,
-    22,
-    59,
-    23,
-    31,
-    44,
-    21,
-    9,
-    45,
-    168,
-    73,
-    76,
-    118,
-    84,
-    85,
-]
 
 
 def _shift(x, y, confidence: float):

@@ -16,37 +16,8 @@ from scipy import stats
 
 from canary.analysis.ranksum import rank_sum_test, sort_samples
 from canary.analysis.wilcoxon_exact import exact_two_sided_p, u_cdf, u_quantile
+from tests.unit.analysis.r_examples import AUG, HW_X, HW_Y, MAY
 
-# R's airquality Ozone, May and August, NAs dropped.
-MAY = [41, 36, 12, 18, 28, 23, 19, 8, 7, 16, 11, 14, 18, 14, 34, 6, 30, 11, 1, 11, 4, 32, 23, 45, 115, 37]
-AUG = [
-    39,
-    9,
-    16,
-    78,
-    35,
-    66,
-    122,
-    89,
-    110,
-    44,
-    28,
-    65,
-    22,
-    59,
-    23,
-    31,
-    44,
-    21,
-    9,
-    45,
-    168,
-    73,
-    76,
-    118,
-    84,
-    85,
-]
 values = st.lists(st.integers(-50, 50).map(float), min_size=1, max_size=60)
 
 
@@ -92,9 +63,7 @@ def test_small_untied_samples_use_the_exact_distribution_like_scipy(seed: int) -
 
 def test_hollander_wolfe_example_matches_r() -> None:
     # R's ?wilcox.test example: W = 35, p = 0.2544 (two-sided, exact).
-    x = [0.80, 0.83, 1.89, 1.04, 1.45, 1.38, 1.91, 1.64, 0.73, 1.46]
-    y = [1.15, 0.88, 0.90, 0.74, 1.21]
-    result = _test(x, y)
+    result = _test(HW_X, HW_Y)
     assert result.u == 35
     assert result.p_value == pytest.approx(0.254412254412254, rel=1e-12)
 
