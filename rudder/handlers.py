@@ -70,7 +70,8 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
             lock.release()
 
     @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    def on_event(event: dict[str, Any], namespace: str, name: str, uid: str, **_: Any) -> None:
+    def on_event(event: kopf.RawEvent, namespace: str | None, name: str, uid: str, **_: Any) -> None:
+        assert namespace is not None  # Releases are namespaced
         if event.get("type") == "DELETED":
             locks.drop(uid)
             cache.forget(uid)
@@ -82,11 +83,12 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
 
     @kopf.timer(GROUP, VERSION, PLURAL, interval=cfg.resync_seconds, registry=registry, backoff=2,
                 when=lambda meta, **_: not meta.get("deletionTimestamp"))
-    def resync(namespace: str, name: str, uid: str, **_: Any) -> None:
+    def resync(namespace: str | None, name: str, uid: str, **_: Any) -> None:
+        assert namespace is not None
         run(namespace, name, uid, blocking=True)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, backoff=2)
-    def on_delete(body: kopf.Body, namespace: str, name: str, uid: str, **_: Any) -> None:
+    def on_delete(body: kopf.Body, uid: str, **_: Any) -> None:
         lock = locks.get(uid)
         with lock:
             try:

@@ -127,7 +127,9 @@ def apply_objects(
     return tuple(applied)
 
 
-def prune(kube: Kube, stale: Sequence[ObjectRef], namespace: str) -> tuple[tuple[ObjectRef, ...], tuple[ObjectRef, ...]]:
+def prune(
+    kube: Kube, stale: Sequence[ObjectRef], namespace: str
+) -> tuple[tuple[ObjectRef, ...], tuple[ObjectRef, ...]]:
     """Delete stale objects in reverse install order; objects annotated to be kept stay.
 
     Returns (deleted, kept).

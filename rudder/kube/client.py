@@ -171,7 +171,7 @@ class Kube:
             raise
         return _plain(obj)
 
-    def list(
+    def list_objects(
         self, api_version: str, kind: str, namespace: str | None, label_selector: str = ""
     ) -> list[dict[str, Any]]:
         res = self._require(api_version, kind)
@@ -199,7 +199,9 @@ class Kube:
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         res = self._require(obj["apiVersion"], obj["kind"])
         ns = obj["metadata"].get("namespace")
-        return _plain(self._write("create", obj["kind"], ns, lambda: self._dyn.create(res, body=dict(obj), namespace=ns)))
+        return _plain(self._write(
+            "create", obj["kind"], ns, lambda: self._dyn.create(res, body=dict(obj), namespace=ns)
+        ))
 
     def patch(self, ref: Ref, patch: Mapping[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
         """A JSON merge patch of the object or one of its subresources (`status`)."""
@@ -240,7 +242,7 @@ class Kube:
     def iter_namespaced(self, kinds: list[tuple[str, str]], namespace: str, selector: str) -> Iterator[dict[str, Any]]:
         for api_version, kind in kinds:
             if self.resource(api_version, kind) is not None:
-                yield from self.list(api_version, kind, namespace, selector)
+                yield from self.list_objects(api_version, kind, namespace, selector)
 
 
 def _plain(obj: Any) -> dict[str, Any]:

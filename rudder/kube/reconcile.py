@@ -13,21 +13,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from rudder.domain.describe import RevisionSource, describe_revision, describe_rollback, summarize_changes
-from rudder.domain.history import HistoryContent, history_inventory, history_record, history_status_updates
-from rudder.domain.history import plan_history_prune
-from rudder.domain.history_codec import HistoryDecodeError, decode_manifest, decode_notes, encode_manifest
-from rudder.domain.ownership import ReleaseIdentity, decorate
-from rudder.domain.prune import inventory_of, plan_prune
-from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revision, rollback_spec_patch
-from rudder.domain.validation import validate_objects
 from rudder.domain.digest import content_digest
+from rudder.domain.history import (
+    history_inventory,
+    history_record,
+    history_status_updates,
+    plan_history_prune,
+)
+from rudder.domain.history_codec import decode_manifest
+from rudder.domain.ownership import ReleaseIdentity
+from rudder.domain.plan import plan_revision, plan_rollback
+from rudder.domain.prune import inventory_of, plan_prune
+from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revision
+from rudder.domain.status import Failure, FailureReason
 from rudder.kube import release_io as io
 from rudder.kube import status as report
 from rudder.kube.applier import ApplyFailed, FieldsetCache, apply_objects, check_and_dry_run, prune
-from rudder.kube.client import Kube, KubeError, Ref
+from rudder.kube.client import Kube, Ref
 from rudder.models import HistoryPhase, ReleaseSpec, SpecError, parse_release_spec
-from rudder.render import ReleaseInfo, RenderError, render_release
 
 log = logging.getLogger("rudder.release")
 
@@ -108,10 +111,10 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
             return
         if decision.action is RevisionAction.ROLLBACK:
             assert decision.revision is not None
-            rollback(ctx, decision.revision, reason="RolledBack", clear_spec=True)
+            rollback(ctx, decision.revision, reason="RolledBack")
             return
         if decision.renders and not spec.suspend:
-            deploy(ctx, decision, inputs, digest)
+            deploy(ctx, decision, inputs)
             return
         if ctx.status.get("revision"):
             converge(ctx)
@@ -125,74 +128,51 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
 # -- install / upgrade ----------------------------------------------------------------------
 
 
-def _decorated(ctx: Context, objects: Sequence[Mapping[str, Any]], revision: int) -> list[dict[str, Any]]:
-    out = []
-    for obj in objects:
-        namespaced = ctx.kube.is_namespaced(obj["apiVersion"], obj["kind"])
-        out.append(decorate(obj, ctx.owner, revision, namespaced=namespaced is not False))
-    return out
-
-
-def deploy(ctx: Context, decision: RevisionDecision, inputs: io.Inputs, digest: str) -> None:
+def deploy(ctx: Context, decision: RevisionDecision, inputs: io.Inputs) -> None:
     """Render, validate, dry-run, apply, prune, then record the revision."""
     assert decision.revision is not None
     revision = decision.revision
-    spec, release = ctx.spec, ctx.release
-    rendered = render_release(
-        spec, ReleaseInfo(ctx.owner.name, ctx.namespace, revision),
+    current = _current_revision(ctx)
+    previous = ctx.history(current)
+    plan = plan_revision(
+        ctx.spec, ctx.owner, revision,
         config_map_data=inputs.config_map_data, values_from_contents=inputs.values_from_contents,
+        scope_of=ctx.kube.is_namespaced, allowed_cluster_kinds=ctx.settings.allow_cluster_scoped,
+        previous=previous["spec"] if previous else None, previous_revision=current,
+        canary_release=_promotion_source(ctx.release),
     )
-    if isinstance(rendered, RenderError):
-        report.failed(ctx.kube, release, "RenderFailed", str(rendered), keep_revision=True)
+    if isinstance(plan, Failure):
+        report.failed(ctx.kube, ctx.release, plan.reason, plan.message, keep_revision=True)
         return
-    problems = validate_objects(rendered.objects, ctx.namespace, ctx.kube.is_namespaced,
-                                ctx.settings.allow_cluster_scoped)
-    if problems:
-        report.failed(ctx.kube, release, "InvalidObjects", "; ".join(str(p) for p in problems),
-                      keep_revision=True)
-        return
-    objects = _decorated(ctx, [o.body for o in rendered.objects], revision)
-    previous = ctx.history(int(ctx.status["revision"])) if ctx.status.get("revision") else None
-    _apply_and_prune(ctx, objects, previous)
-
-    encoded = encode_manifest(objects, notes=rendered.notes,
-                              values_from_contents=inputs.values_from_contents,
-                              values_from_layers=rendered.values_from)
-    promoted_from = _promotion_source(release)
-    source = RevisionSource.PROMOTION if promoted_from else (
-        RevisionSource.INSTALL if previous is None else RevisionSource.UPGRADE)
-    changes = summarize_changes(previous.get("spec") if previous else None, spec.chart.to_dict(),
-                                spec.values, digest)
-    description = describe_revision(
-        source, revision, previous_revision=int(previous["spec"]["revision"]) if previous else None,
-        changes=tuple(changes), canary_release=promoted_from,
-    )
-    content = HistoryContent(
-        revision=revision, chart=spec.chart, values=spec.values, values_from=spec.values_from,
-        content_digest=digest, inventory=inventory_of(objects), description=description,
-        source=source, canary_release=promoted_from,
-    )
-    history = io.write_history(ctx.kube, ctx.owner, content, encoded, ctx.history(revision))
+    _apply_and_prune(ctx, plan.objects, previous)
+    history = io.write_history(ctx.kube, plan.history, plan.manifest, ctx.history(revision))
     if ctx.history(revision) is None:
         ctx.histories.append(history)
-    _make_current(ctx, revision, became_current=True)
-    report.revision_started(ctx, revision, rendered.notes, description)
-    io.emit_event(ctx.kube, release, "Installed" if source is RevisionSource.INSTALL else "Upgraded",
-                  description)
+    _make_current(ctx, revision)
+    report.revision_started(ctx, revision, plan.notes, plan.description)
+    reason = "Installed" if current is None else ("Promoted" if "Promoted" in plan.description else "Upgraded")
+    io.emit_event(ctx.kube, ctx.release, reason, plan.description)
     _prune_histories(ctx, revision)
+
+
+def _current_revision(ctx: Context) -> int | None:
+    current = ctx.status.get("revision")
+    return int(current) if current else None
 
 
 def _promotion_source(release: Mapping[str, Any]) -> str | None:
     """The CanaryRelease named by the promotion annotation, when it was set for this very generation."""
     meta = release["metadata"]
-    value = (meta.get("annotations") or {}).get(PROMOTION_ANNOTATION, "")
+    value = str((meta.get("annotations") or {}).get(PROMOTION_ANNOTATION, ""))
     name, _, generation = value.partition("@")
     if name and generation == str(meta.get("generation")):
         return name
     return None
 
 
-def _apply_and_prune(ctx: Context, objects: list[dict[str, Any]], previous: Mapping[str, Any] | None) -> None:
+def _apply_and_prune(
+    ctx: Context, objects: Sequence[Mapping[str, Any]], previous: Mapping[str, Any] | None
+) -> None:
     check_and_dry_run(ctx.applier, ctx.owner, objects)
     apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
     if previous is not None:
@@ -200,10 +180,11 @@ def _apply_and_prune(ctx: Context, objects: list[dict[str, Any]], previous: Mapp
         prune(ctx.applier, [*stale.delete, *stale.keep], ctx.namespace)
 
 
-def _make_current(ctx: Context, revision: int, *, became_current: bool, message: str = "") -> None:
+def _make_current(ctx: Context, revision: int, *, failed: int | None = None) -> None:
     records = [history_record(h) for h in ctx.histories]
-    updates = history_status_updates(records, revision, ctx.now, became_current=became_current,
-                                     message=message)
+    updates = history_status_updates(records, revision, ctx.now, became_current=True)
+    if failed is not None:
+        updates[failed] = {**updates.get(failed, {}), "phase": HistoryPhase.FAILED.value}
     io.write_history_statuses(ctx.kube, ctx.namespace, ctx.histories, updates)
 
 
@@ -219,42 +200,28 @@ def _prune_histories(ctx: Context, current: int) -> None:
 # -- rollback -------------------------------------------------------------------------------
 
 
-def stored_objects(ctx: Context, history: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
-    """The exact objects a revision applied, reassembled from its history and Secret."""
-    secret = io.history_secret_data(ctx.kube, ctx.namespace, history)
-    return decode_manifest(history["spec"], secret)
-
-
-def rollback(ctx: Context, target: int, *, reason: str, clear_spec: bool, failed_revision: int | None = None) -> None:
+def rollback(ctx: Context, target: int, *, reason: str, failed_revision: int | None = None) -> None:
     """Make revision `target` current again by applying its stored manifest exactly (no re-render)."""
     history = ctx.history(target)
     if history is None:
-        report.failed(ctx.kube, ctx.release, "RollbackFailed", f"revision {target} does not exist",
-                      keep_revision=True)
+        report.failed(ctx.kube, ctx.release, FailureReason.ROLLBACK_FAILED,
+                      f"revision {target} does not exist", keep_revision=True)
         return
-    try:
-        objects = list(stored_objects(ctx, history))
-    except HistoryDecodeError as err:
-        report.failed(ctx.kube, ctx.release, "RollbackFailed", f"revision {target}: {err}", keep_revision=True)
+    current = _current_revision(ctx)
+    secret = io.history_secret_data(ctx.kube, ctx.namespace, history)
+    plan = plan_rollback(history, secret, current_revision=current)
+    if isinstance(plan, Failure):
+        report.failed(ctx.kube, ctx.release, plan.reason, plan.message, keep_revision=True)
         return
-    current = int(ctx.status["revision"]) if ctx.status.get("revision") else None
-    _apply_and_prune(ctx, objects, ctx.history(current))
-    if clear_spec or failed_revision is not None:
-        # The spec follows the revision, so the next reconcile sees unchanged content.
-        ops = rollback_spec_patch(history["spec"])
-        if "rollbackTo" not in (ctx.release.get("spec") or {}):
-            ops = [op for op in ops if op["path"] != "/spec/rollbackTo"]  # atomic: nothing to clear
-        io.json_patch_spec(ctx.kube, ctx.release, ops)
-    description = describe_rollback(target, current)
-    _make_current(ctx, target, became_current=True)
-    if failed_revision is not None:
-        failed = ctx.history(failed_revision)
-        if failed is not None:
-            io.write_history_statuses(ctx.kube, ctx.namespace, [failed],
-                                      {failed_revision: {"phase": HistoryPhase.FAILED.value}})
-    notes = decode_notes(history["spec"], io.history_secret_data(ctx.kube, ctx.namespace, history))
-    report.revision_started(ctx, target, notes, description)
-    io.emit_event(ctx.kube, ctx.release, reason, description)
+    _apply_and_prune(ctx, plan.objects, ctx.history(current))
+    # The spec follows the revision, so the next reconcile sees unchanged content.
+    ops = plan.spec_patch
+    if "rollbackTo" not in (ctx.release.get("spec") or {}):
+        ops = [op for op in ops if op["path"] != "/spec/rollbackTo"]  # atomic: nothing to clear
+    io.json_patch_spec(ctx.kube, ctx.release, ops)
+    _make_current(ctx, target, failed=failed_revision)
+    report.revision_started(ctx, target, plan.notes, plan.description)
+    io.emit_event(ctx.kube, ctx.release, reason, plan.description)
 
 
 # -- steady state ---------------------------------------------------------------------------
@@ -276,7 +243,7 @@ def converge(ctx: Context) -> None:
         drifted = [ref for ref, obj in live.items() if ctx.cache.drifted(
             ctx.owner.uid, Ref(ref.api_version, ref.kind, ref.name, ctx.namespace), obj)]
         if drifted:
-            objects = list(stored_objects(ctx, history))
+            objects = decode_manifest(history["spec"], io.history_secret_data(ctx.kube, ctx.namespace, history))
             check_and_dry_run(ctx.applier, ctx.owner, objects)
             apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
             live = report.read_live(ctx, inventory)
@@ -286,7 +253,7 @@ def converge(ctx: Context) -> None:
     if outcome.deadline_exceeded and ctx.spec.atomic:
         last_ready = ctx.status.get("lastReadyRevision")
         if last_ready and int(last_ready) != revision:
-            rollback(ctx, int(last_ready), reason="AtomicRollback", clear_spec=True, failed_revision=revision)
+            rollback(ctx, int(last_ready), reason="AtomicRollback", failed_revision=revision)
             return
     if outcome.deadline_exceeded:
         io.write_history_statuses(ctx.kube, ctx.namespace, [history],

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from rudder.domain.history import history_secret_body
 from rudder.domain.history_codec import EncodedManifest
-from rudder.domain.history import HistoryContent, history_body, history_secret_body
 from rudder.domain.labels import RELEASE_LABEL
 from rudder.domain.ownership import ReleaseIdentity
 from rudder.kube.client import Kube, KubeError, Ref
@@ -78,7 +79,7 @@ def fetch_inputs(kube: Kube, namespace: str, spec: ReleaseSpec) -> Inputs:
 
 
 def list_histories(kube: Kube, namespace: str, release: str) -> list[dict[str, Any]]:
-    items = kube.list(API_VERSION, HISTORY_KIND, namespace, f"{RELEASE_LABEL}={release}")
+    items = kube.list_objects(API_VERSION, HISTORY_KIND, namespace, f"{RELEASE_LABEL}={release}")
     return sorted(items, key=lambda h: int(h.get("spec", {}).get("revision", 0)))
 
 
@@ -92,22 +93,22 @@ def history_secret_data(kube: Kube, namespace: str, history: Mapping[str, Any]) 
 
 def write_history(
     kube: Kube,
-    owner: ReleaseIdentity,
-    content: HistoryContent,
+    body: Mapping[str, Any],
     encoded: EncodedManifest,
     existing: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """Create the immutable ReleaseHistory (unless a previous attempt did) and the Secret it owns."""
     history = dict(existing) if existing else None
     if history is None:
-        body = history_body(owner, content, encoded)
         try:
             history = kube.create(body)
         except KubeError as err:
             if not err.conflict:
                 raise
             history = kube.get(Ref.of(body)) or {}
-    secret = history_secret_body(owner, content.revision, encoded, history["metadata"]["uid"])
+    meta = history["metadata"]
+    owner = ReleaseIdentity(str(body["spec"]["release"]), meta["namespace"], "")
+    secret = history_secret_body(owner, int(body["spec"]["revision"]), encoded, meta["uid"])
     if secret is not None and kube.get(Ref.of(secret)) is None:
         kube.create(secret)
     return history
@@ -171,7 +172,5 @@ def emit_event(
         "lastTimestamp": stamp,
         "count": 1,
     }
-    try:
+    with contextlib.suppress(KubeError):
         kube.create(body)
-    except KubeError:
-        pass

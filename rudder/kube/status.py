@@ -70,11 +70,11 @@ def dependencies_pending(ctx: Context) -> bool:
     """True (and status says why) while a Release in `dependsOn` is not Ready, or on a cycle."""
     if not ctx.spec.depends_on:
         return False
-    others = {r["metadata"]["name"]: r for r in ctx.kube.list(API_VERSION, "Release", ctx.namespace)}
+    others = {r["metadata"]["name"]: r for r in ctx.kube.list_objects(API_VERSION, "Release", ctx.namespace)}
     phases = {}
     for name, body in others.items():
-        phase = (body.get("status") or {}).get("phase")
-        phases[name] = ReleasePhase(phase) if phase in ReleasePhase.__members__.values() else None
+        phase = str((body.get("status") or {}).get("phase") or "")
+        phases[name] = ReleasePhase(phase) if phase in {p.value for p in ReleasePhase} else None
     graph = {name: _depends_on(body) for name, body in others.items()}
     verdict = evaluate_dependencies(ctx.owner.name, ctx.spec.depends_on, phases, graph)
     if verdict.ready:
@@ -120,16 +120,16 @@ def _pods_and_hashes(ctx: Context, workloads: list[Mapping[str, Any]]) -> tuple[
     if not workloads:
         return [], frozenset()
     kube = ctx.applier
-    replica_sets = kube.list("apps/v1", "ReplicaSet", ctx.namespace) \
+    replica_sets = kube.list_objects("apps/v1", "ReplicaSet", ctx.namespace) \
         if any(w["kind"] == "Deployment" for w in workloads) else []
-    revisions = kube.list("apps/v1", "ControllerRevision", ctx.namespace) \
+    revisions = kube.list_objects("apps/v1", "ControllerRevision", ctx.namespace) \
         if any(w["kind"] == "DaemonSet" for w in workloads) else []
     pods: list[dict[str, Any]] = []
     for w in workloads:
         labels = ((w.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         if labels:
             selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-            pods.extend(kube.list("v1", "Pod", ctx.namespace, selector))
+            pods.extend(kube.list_objects("v1", "Pod", ctx.namespace, selector))
     unique = {p["metadata"]["uid"]: p for p in pods}
     return list(unique.values()), current_template_hashes(workloads, replica_sets, revisions)
 

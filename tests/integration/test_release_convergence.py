@@ -110,7 +110,8 @@ def test_timeout_fails_and_atomic_restores_last_ready_revision(
     rel = wait_release(cluster, namespace, "atom", phase="Ready", revision=1, timeout=120)
 
     assert rel["spec"]["values"] == {} or "nodeSelector" not in rel["spec"].get("values", {})
-    phases = [(h["spec"]["revision"], (h.get("status") or {}).get("phase")) for h in histories(cluster, namespace, "atom")]
+    phases = [(h["spec"]["revision"], (h.get("status") or {}).get("phase"))
+              for h in histories(cluster, namespace, "atom")]
     assert phases == [(1, "Deployed"), (2, "Failed")]
     dep = cluster.apps.read_namespaced_deployment("atom-web", namespace)
     assert not dep.spec.template.spec.node_selector
