@@ -56,9 +56,7 @@ class Phase(StrEnum):
         return self in (Phase.PROMOTED, Phase.ROLLED_BACK, Phase.FAILED)
 
 
-_ACTIVE = frozenset(
-    {Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING, Phase.ROLLING_BACK}
-)
+_ACTIVE = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING, Phase.ROLLING_BACK})
 
 
 class Verdict(StrEnum):
@@ -303,9 +301,7 @@ def parse_spec(raw: Mapping[str, Any]) -> CanarySpec:
         items = read_sequence(workloads_raw, "spec.workloads")
         workloads = tuple(read_string(w, f"spec.workloads[{i}]", required=True) for i, w in enumerate(items))
         if not workloads:
-            raise ParseError(
-                "spec.workloads", "must name at least one workload, or be omitted for all Deployments"
-            )
+            raise ParseError("spec.workloads", "must name at least one workload, or be omitted for all Deployments")
         if len(set(workloads)) != len(workloads):
             raise ParseError("spec.workloads", "names a workload twice")
     analysis_raw = raw.get("analysis")
@@ -316,9 +312,7 @@ def parse_spec(raw: Mapping[str, Any]) -> CanarySpec:
         workloads=workloads,
         baseline=read_bool(raw.get("baseline"), "spec.baseline", default=True),
         router=_parse_router(read_mapping(raw.get("router"), "spec.router")),
-        analysis=None
-        if analysis_raw is None
-        else _parse_analysis(read_mapping(analysis_raw, "spec.analysis")),
+        analysis=None if analysis_raw is None else _parse_analysis(read_mapping(analysis_raw, "spec.analysis")),
         progress_deadline=read_duration(
             raw.get("progressDeadline"), "spec.progressDeadline", DEFAULT_PROGRESS_DEADLINE
         ),

@@ -57,15 +57,20 @@ class FinalizeRouter:
 
 @dataclass(frozen=True)
 class RunAnalysis:
-    """Run the judge over [since, until] for this step and call `decide()` again with `Observed.analysis`.
+    """Run the judge over [since, until] (the current step so far) and call `decide()` again with
+    `Observed.analysis` set. Always the last action of its decision.
 
-    Always the only action of its decision besides nothing: the next decision consumes the outcome.
+    `look` / `planned_looks` number this analysis within the step for sequential testing (the judge's
+    alpha spending): a step of duration D analysed every I seconds plans ceil(D / I) looks; looks past
+    that are extensions.
     """
 
     step: int
     weight: int
     since: datetime
     until: datetime
+    look: int = 1
+    planned_looks: int = 1
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,7 @@ def on_promoting(ctx: Ctx) -> list[Action]:
     if status.promoted_revision is not None:
         return _finish_promotion(ctx)
     if release is None:
-        return rollback(
-            ctx, status, "ReleaseMissing", f"Release {ctx.spec.release} disappeared", restore=False
-        )
+        return rollback(ctx, status, "ReleaseMissing", f"Release {ctx.spec.release} disappeared", restore=False)
     overdue = ctx.since(status.step_started_at) > ctx.spec.progress_deadline
     deadline = describe_seconds(ctx.spec.progress_deadline)
     if release.revision != status.stable_revision:
@@ -57,9 +55,7 @@ def on_promoting(ctx: Ctx) -> list[Action]:
             message = f"Release {release.name} failed at revision {release.revision}: {release.message}"
             return rollback(ctx, status, "PromotionFailed", message, restore=True)
         if release.ready and release.settled:
-            message = (
-                f"Release {release.name} is Ready at revision {release.revision}: moving all traffic to it"
-            )
+            message = f"Release {release.name} is Ready at revision {release.revision}: moving all traffic to it"
             promoted = replace(status, promoted_revision=release.revision, message=message)
             return [
                 *([FinalizeRouter()] if ctx.router.problem is None else []),
@@ -131,11 +127,7 @@ def on_terminal(ctx: Ctx) -> list[Action]:
     if ctx.meta.deleting:
         return cleanup(ctx)
     spec_fixed = status.observed_generation is not None and status.observed_generation != ctx.meta.generation
-    if (
-        status.phase is Phase.FAILED
-        and spec_fixed
-        and rollback_reason(status) in ("InvalidSpec", "ForkFailed")
-    ):
+    if status.phase is Phase.FAILED and spec_fixed and rollback_reason(status) in ("InvalidSpec", "ForkFailed"):
         return [
             *enter(ctx, status, Phase.PENDING, "SpecChanged", "the spec changed: starting again"),
             Requeue(1.0),

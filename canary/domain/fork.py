@@ -167,9 +167,7 @@ def _fork_workload(
         own = copy_labels(owner.name, name, track)
         body = _copy_body(source, owner, (name, track), own, watched)
         if isolate:
-            _check_isolated(
-                name, track, body["spec"]["template"]["metadata"]["labels"], primary_selector, services
-            )
+            _check_isolated(name, track, body["spec"]["template"]["metadata"]["labels"], primary_selector, services)
         made[track] = body
     workload = ForkedWorkload(
         name=name,
@@ -194,17 +192,13 @@ def _select(index: Mapping[tuple[str, str], Any], workloads: Sequence[str] | Non
     if workloads is None:
         chosen = sorted(name for kind, name in index if kind == "Deployment")
         if not chosen:
-            raise ForkError(
-                "the Release renders no Deployment; name StatefulSets explicitly", "spec.workloads"
-            )
+            raise ForkError("the Release renders no Deployment; name StatefulSets explicitly", "spec.workloads")
         return [(name, "Deployment") for name in chosen]
     out = []
     for i, name in enumerate(workloads):
         kinds = [kind for kind in FORKABLE_KINDS if (kind, name) in index]
         if not kinds:
-            raise ForkError(
-                f"{name!r} is not a Deployment or StatefulSet of the Release", f"spec.workloads[{i}]"
-            )
+            raise ForkError(f"{name!r} is not a Deployment or StatefulSet of the Release", f"spec.workloads[{i}]")
         if len(kinds) > 1:
             raise ForkError(f"{name!r} is both a Deployment and a StatefulSet", f"spec.workloads[{i}]")
         out.append((name, kinds[0]))
@@ -245,9 +239,7 @@ def _copy_body(
     spec["selector"] = {"matchLabels": dict(own)}
     template = spec.setdefault("template", {})
     pod_meta = template.setdefault("metadata", {})
-    pod_labels = {
-        k: (_suffixed(v, track) if k in watched else v) for k, v in (pod_meta.get("labels") or {}).items()
-    }
+    pod_labels = {k: (_suffixed(v, track) if k in watched else v) for k, v in (pod_meta.get("labels") or {}).items()}
     pod_labels.update(own)
     pod_meta["labels"] = pod_labels
     return body
@@ -270,9 +262,7 @@ def _check_isolated(
     for service in services:
         if service_selects(service, labels):
             name = (service.get("metadata") or {}).get("name")
-            raise ForkError(
-                f"the {track.value} copy of {workload!r} would still be selected by Service {name!r}"
-            )
+            raise ForkError(f"the {track.value} copy of {workload!r} would still be selected by Service {name!r}")
 
 
 def _service_keys(services: Sequence[Mapping[str, Any]], pod_labels: Mapping[str, str]) -> set[str]:

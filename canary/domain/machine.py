@@ -62,9 +62,7 @@ def _decide(ctx: Ctx) -> list[Action]:
 def _guarded(ctx: Ctx, handler: Callable[[Ctx, ForkPlan], list[Action]]) -> list[Action]:
     status, release, plan = ctx.status, ctx.release, ctx.observed.fork
     if release is None:
-        return rollback(
-            ctx, status, "ReleaseMissing", f"Release {ctx.spec.release} disappeared", restore=False
-        )
+        return rollback(ctx, status, "ReleaseMissing", f"Release {ctx.spec.release} disappeared", restore=False)
     if changed_by_others(ctx, release):
         message = (
             f"Release {release.name} was changed by someone else during the canary "
@@ -72,9 +70,7 @@ def _guarded(ctx: Ctx, handler: Callable[[Ctx, ForkPlan], list[Action]]) -> list
         )
         return rollback(ctx, status, "ReleaseChanged", message, restore=False)
     if not isinstance(plan, ForkPlan):
-        return rollback(
-            ctx, status, "ForkFailed", f"cannot fork: {plan or 'no fork computed'}", restore=False
-        )
+        return rollback(ctx, status, "ForkFailed", f"cannot fork: {plan or 'no fork computed'}", restore=False)
     if ctx.router.problem is not None:
         return rollback(ctx, status, "RouterFailed", ctx.router.problem, restore=False)
     copies = ctx.copies

@@ -80,9 +80,7 @@ def _retry(ctx: Ctx, status: CanaryStatus) -> list[Action] | str:
     if status.phase not in (Phase.ROLLED_BACK, Phase.FAILED):
         return f"retry restarts a RolledBack or Failed canary, not one in phase {status.phase.value}"
     # A fresh start that keeps the analysis history and the conditions' timeline.
-    fresh = CanaryStatus(
-        last_action=status.last_action, conditions=status.conditions, analysis=status.analysis
-    )
+    fresh = CanaryStatus(last_action=status.last_action, conditions=status.conditions, analysis=status.analysis)
     return [*enter(ctx, fresh, Phase.PENDING, "Retry", f"retry requested {_BY_ANNOTATION}"), Requeue(1.0)]
 
 

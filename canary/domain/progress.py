@@ -20,7 +20,6 @@ from canary.domain.actions import (
     EventType,
     ReconcileRouter,
     Requeue,
-    RunAnalysis,
     SetRouterWeight,
 )
 from canary.domain.fork import ForkPlan
@@ -37,7 +36,7 @@ from canary.domain.transitions import (
     pause,
     rollback,
 )
-from canary.domain.verdicts import analysis_due, fresh_outcome, judge, next_wakeup, step_done
+from canary.domain.verdicts import analysis_due, fresh_outcome, judge, next_wakeup, run_analysis, step_done
 from canary.models import CanaryStatus, PauseStep, Phase, WeightStep
 
 
@@ -51,9 +50,7 @@ def on_pending(ctx: Ctx) -> list[Action]:
         return enter(ctx, status, Phase.FAILED, "AnotherCanaryActive", message, warning=True)
     if not (release.ready and release.settled) or release.suspended:
         detail = f": {release.message}" if release.message else ""
-        return _wait(
-            ctx, f"waiting for Release {release.name} to be Ready at revision {release.revision}{detail}"
-        )
+        return _wait(ctx, f"waiting for Release {release.name} to be Ready at revision {release.revision}{detail}")
     plan = ctx.observed.fork
     if not isinstance(plan, ForkPlan):
         return enter(
@@ -166,8 +163,7 @@ def _hold(ctx: Ctx, status: CanaryStatus) -> list[Action]:
             return judged
         status = judged
     elif ctx.spec.analysis is not None and analysis_due(ctx, status, ctx.spec.analysis):
-        since = status.step_started_at or ctx.now
-        return [*patch_if_changed(ctx, status), RunAnalysis(status.step, status.weight, since, ctx.now)]
+        return [*patch_if_changed(ctx, status), run_analysis(ctx, status, step, ctx.spec.analysis)]
     if step_done(ctx, status, step):
         return advance(ctx, status, status.step + 1)
     return [*patch_if_changed(ctx, status), Requeue(next_wakeup(ctx, status, step))]
@@ -198,9 +194,7 @@ def advance(ctx: Ctx, status: CanaryStatus, index: int) -> list[Action]:
         SetRouterWeight(step.weight),
         patch(ctx, with_phase(status, Phase.PROGRESSING, "StepStarted", message, ctx.now)),
         EmitEvent(EventType.NORMAL, "StepStarted", message),
-        Requeue(
-            max(1.0, min(step.duration, ctx.spec.analysis.interval if ctx.spec.analysis else step.duration))
-        ),
+        Requeue(max(1.0, min(step.duration, ctx.spec.analysis.interval if ctx.spec.analysis else step.duration))),
     ]
 
 

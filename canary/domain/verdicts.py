@@ -11,10 +11,11 @@ None of them but Pass lets a step complete, so NoData, Inconclusive and Error ca
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import datetime
 
-from canary.domain.actions import Action
+from canary.domain.actions import Action, RunAnalysis
 from canary.domain.observed import AnalysisOutcome
 from canary.domain.transitions import POLL, Ctx, pause, rollback
 from canary.models import (
@@ -73,9 +74,7 @@ def judge(ctx: Ctx, status: CanaryStatus, outcome: AnalysisOutcome) -> CanarySta
     return replace(status, message=f"analysis passed at {where}")
 
 
-def _inconclusive(
-    ctx: Ctx, status: CanaryStatus, analysis: AnalysisSpec, message: str
-) -> CanaryStatus | list[Action]:
+def _inconclusive(ctx: Ctx, status: CanaryStatus, analysis: AnalysisSpec, message: str) -> CanaryStatus | list[Action]:
     if analysis.on_inconclusive is OnInconclusive.ROLLBACK:
         return rollback(ctx, status, "Inconclusive", message, restore=False)
     if analysis.on_inconclusive is OnInconclusive.PAUSE:
@@ -83,9 +82,7 @@ def _inconclusive(
     extensions = status.extensions + 1
     status = replace(status, extensions=extensions)
     if extensions > analysis.max_extensions:
-        return pause(
-            ctx, status, "ExtensionsExhausted", f"{message}; already extended {analysis.max_extensions} times"
-        )
+        return pause(ctx, status, "ExtensionsExhausted", f"{message}; already extended {analysis.max_extensions} times")
     return replace(status, message=f"{message}; step extended ({extensions}/{analysis.max_extensions})")
 
 
@@ -102,6 +99,14 @@ def errors_in_a_row(status: CanaryStatus) -> int:
 def _in_step(status: CanaryStatus, step: int, time: datetime) -> bool:
     started = status.step_started_at
     return step == status.step and started is not None and time >= started
+
+
+def run_analysis(ctx: Ctx, status: CanaryStatus, step: WeightStep, analysis: AnalysisSpec) -> RunAnalysis:
+    """The analysis of the step so far, numbered as a look of the step's sequential test."""
+    since = status.step_started_at or ctx.now
+    planned = max(1, math.ceil(step.duration / analysis.interval))
+    look = max(1, round(ctx.since(since) / analysis.interval))
+    return RunAnalysis(status.step, status.weight, since, ctx.now, look=look, planned_looks=planned)
 
 
 def analysis_due(ctx: Ctx, status: CanaryStatus, analysis: AnalysisSpec) -> bool:

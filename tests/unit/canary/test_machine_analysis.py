@@ -99,9 +99,7 @@ def test_inconclusive_with_pause_pauses_and_never_promotes(verdict: Verdict) -> 
 
 
 def test_inconclusive_with_rollback_rolls_back() -> None:
-    world = World(
-        raw_spec=spec(analysis=analysis(onInconclusive="rollback")), judge=always(Verdict.INCONCLUSIVE)
-    )
+    world = World(raw_spec=spec(analysis=analysis(onInconclusive="rollback")), judge=always(Verdict.INCONCLUSIVE))
     world.run()
     assert world.phase() == "RolledBack"
     assert rollback_reason(world.parsed_status) == "Inconclusive"
@@ -128,17 +126,13 @@ def test_inconclusive_with_extend_extends_the_step_a_bounded_number_of_times() -
 def test_extension_then_pass_completes_the_step() -> None:
     # The step's last analysis must pass, not every one: here the 4th (step end) is NoData, the 5th passes.
     verdicts = iter([Verdict.PASS, Verdict.PASS, Verdict.PASS, Verdict.NO_DATA] + [Verdict.PASS] * 10)
-    world = World(
-        raw_spec=spec(analysis=analysis(onInconclusive="extend")), judge=lambda _run: next(verdicts)
-    )
+    world = World(raw_spec=spec(analysis=analysis(onInconclusive="extend")), judge=lambda _run: next(verdicts))
     world.run()
     assert world.phase() == "Promoted"
     assert [a.step for a in world.analyses] == [0] * 5 + [1] * 4
 
 
-@pytest.mark.parametrize(
-    ("policy", "phase"), [("pause", "Paused"), ("rollback", "RolledBack"), ("extend", "Paused")]
-)
+@pytest.mark.parametrize(("policy", "phase"), [("pause", "Paused"), ("rollback", "RolledBack"), ("extend", "Paused")])
 def test_provider_errors_pause_or_roll_back_and_never_promote(policy: str, phase: str) -> None:
     # Given Prometheus is unreachable, so every analysis is an Error
     world = World(raw_spec=spec(analysis=analysis(onInconclusive=policy)), judge=always(Verdict.ERROR))
@@ -177,9 +171,7 @@ def test_history_is_bounded_and_newest_last_with_per_metric_explanations() -> No
 
     def judge(run: RunAnalysis) -> AnalysisOutcome:
         return AnalysisOutcome(
-            record=AnalysisRecord(
-                time=T0, step=run.step, weight=run.weight, verdict=Verdict.PASS, metrics=(metric,)
-            )
+            record=AnalysisRecord(time=T0, step=run.step, weight=run.weight, verdict=Verdict.PASS, metrics=(metric,))
         )
 
     world = World(raw_spec=spec(steps=steps), judge=judge)

@@ -80,9 +80,7 @@ def test_the_older_of_two_pending_canaries_goes_first() -> None:
 
 
 def test_finished_canaries_do_not_block_a_new_one() -> None:
-    world = World(
-        competitors=(Competitor("shop-v1", Phase.PROMOTED, T0), Competitor("x", Phase.ROLLED_BACK, T0))
-    )
+    world = World(competitors=(Competitor("shop-v1", Phase.PROMOTED, T0), Competitor("x", Phase.ROLLED_BACK, T0)))
     world.run()
     assert world.phase() == "Promoted"
 

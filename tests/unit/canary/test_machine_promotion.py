@@ -87,9 +87,7 @@ def test_promoted_canary_does_nothing_more() -> None:
 def test_pause_step_waits_for_a_resume_then_continues() -> None:
     # Given a pause between two steps
     world = World(
-        raw_spec=spec(
-            steps=[{"weight": 10, "duration": "1m"}, {"pause": {}}, {"weight": 50, "duration": "1m"}]
-        )
+        raw_spec=spec(steps=[{"weight": 10, "duration": "1m"}, {"pause": {}}, {"weight": 50, "duration": "1m"}])
     )
     world.run(until=in_phase("Paused"))
     status = world.parsed_status
@@ -161,6 +159,8 @@ def test_analysis_window_covers_the_current_step() -> None:
     step_start = world.parsed_status.step_started_at
     last: RunAnalysis = world.analyses[-1]
     assert (last.step, last.weight, last.since) == (1, 50, step_start)
+    # Each analysis is numbered as a look of the step's sequential test: 2m every 30s plans 4 looks.
+    assert [(a.look, a.planned_looks) for a in world.analyses] == [(1, 4), (2, 4), (3, 4), (4, 4), (1, 4)]
 
 
 def test_failed_promotion_restores_the_stable_revision() -> None:

@@ -224,9 +224,7 @@ class World:
         present = bool(expected) and expected <= set(self.copies)
         ready = present and all(self.now >= c["ready_at"] for c in self.copies.values())
         return Observed(
-            meta=CanaryMeta(
-                self.name, "prod", "uid-1", self.generation, T0 - timedelta(hours=1), self.deleting
-            ),
+            meta=CanaryMeta(self.name, "prod", "uid-1", self.generation, T0 - timedelta(hours=1), self.deleting),
             spec=self.spec(),
             status=self.parsed_status,
             action=parse_action({"rudder.dev/action": self.action} if self.action is not None else {}),
@@ -309,9 +307,7 @@ class World:
     def _judge(self, run: RunAnalysis) -> AnalysisOutcome:
         verdict = self.judge(run)
         if isinstance(verdict, AnalysisOutcome):
-            return replace(
-                verdict, record=replace(verdict.record, time=self.now, step=run.step, weight=run.weight)
-            )
+            return replace(verdict, record=replace(verdict.record, time=self.now, step=run.step, weight=run.weight))
         failed = "http-error-rate" if verdict is Verdict.FAIL else None
         record = AnalysisRecord(time=self.now, step=run.step, weight=run.weight, verdict=verdict)
         return AnalysisOutcome(record=record, failed_metric=failed)
