@@ -2,8 +2,11 @@
 
 `parse_canary(body)` turns a raw CanaryRelease object into a `ParsedCanary`: metadata, the spec (or the
 `ParseError` that names the bad field, e.g. `spec.steps[2].weight`), the status and a pending manual action.
-`canary.domain.status.status_to_dict` writes a status back in its API form. Durations are float seconds,
-parsed with the Release's Go-style grammar (`30s`, `2m`, `1h30m`); timestamps are aware UTC datetimes.
+`status_to_dict` writes a status back in its API form. Durations are float seconds, parsed with the Release's
+Go-style grammar (`30s`, `2m`, `1h30m`); timestamps are aware UTC datetimes.
+
+The vocabulary (enums) and the status model live in `canary.domain.vocabulary` and
+`canary.domain.status_model` and are re-exported here: import them from `canary.models`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from canary.domain.readers import (
@@ -20,84 +22,59 @@ from canary.domain.readers import (
     read_duration,
     read_int,
     read_mapping,
-    read_optional_float,
-    read_optional_int,
     read_sequence,
     read_string,
     read_time,
 )
+from canary.domain.status_model import (
+    ANALYSIS_HISTORY_LIMIT,
+    AnalysisRecord,
+    CanaryStatus,
+    Condition,
+    MetricResult,
+    parse_status,
+    status_to_dict,
+)
+from canary.domain.vocabulary import Action, OnInconclusive, Phase, RouterType, Track, Verdict
+
+__all__ = [
+    "ACTION_ANNOTATION",
+    "ANALYSIS_HISTORY_LIMIT",
+    "CONSECUTIVE_ERROR_LIMIT",
+    "Action",
+    "ActionRequest",
+    "AnalysisRecord",
+    "AnalysisSpec",
+    "CanaryMeta",
+    "CanarySpec",
+    "CanaryStatus",
+    "Condition",
+    "MetricRef",
+    "MetricResult",
+    "OnInconclusive",
+    "ParseError",
+    "ParsedCanary",
+    "PauseStep",
+    "Phase",
+    "RouterSpec",
+    "RouterType",
+    "Step",
+    "Track",
+    "Verdict",
+    "WeightStep",
+    "parse_action",
+    "parse_canary",
+    "parse_meta",
+    "parse_spec",
+    "parse_status",
+    "status_to_dict",
+]
 
 ACTION_ANNOTATION = "rudder.dev/action"
-ANALYSIS_HISTORY_LIMIT = 30  # the CRD caps status.analysis at 100 items; 30 keeps status objects small
 DEFAULT_PROGRESS_DEADLINE = 600.0
 DEFAULT_ANALYSIS_INTERVAL = 30.0
 DEFAULT_MAX_EXTENSIONS = 3
 CONSECUTIVE_ERROR_LIMIT = 4  # Argo Rollouts' default for provider errors in a row
-
-
-class Phase(StrEnum):
-    PENDING = "Pending"
-    INITIALIZING = "Initializing"
-    PROGRESSING = "Progressing"
-    PAUSED = "Paused"
-    PROMOTING = "Promoting"
-    PROMOTED = "Promoted"
-    ROLLING_BACK = "RollingBack"
-    ROLLED_BACK = "RolledBack"
-    FAILED = "Failed"
-
-    @property
-    def active(self) -> bool:
-        """True while the canary holds copies or traffic (one active canary per Release)."""
-        return self in _ACTIVE
-
-    @property
-    def terminal(self) -> bool:
-        return self in (Phase.PROMOTED, Phase.ROLLED_BACK, Phase.FAILED)
-
-
-_ACTIVE = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING, Phase.ROLLING_BACK})
-
-
-class Verdict(StrEnum):
-    """Canary-level verdict of one analysis (the judge's per-metric verdicts are summarised into this)."""
-
-    PASS = "Pass"
-    FAIL = "Fail"
-    INCONCLUSIVE = "Inconclusive"
-    NO_DATA = "NoData"
-    ERROR = "Error"
-
-
-class RouterType(StrEnum):
-    REPLICAS = "replicas"
-    SERVICE = "service"
-    NGINX = "nginx"
-    GATEWAY_API = "gateway-api"
-    ISTIO = "istio"
-    SMI = "smi"
-
-
-class OnInconclusive(StrEnum):
-    PAUSE = "pause"
-    ROLLBACK = "rollback"
-    EXTEND = "extend"
-
-
-class Action(StrEnum):
-    """Values of the `rudder.dev/action` annotation."""
-
-    PROMOTE = "promote"
-    ABORT = "abort"
-    PAUSE = "pause"
-    RESUME = "resume"
-    RETRY = "retry"
-
-
-class Track(StrEnum):
-    PRIMARY = "primary"
-    CANARY = "canary"
-    BASELINE = "baseline"
 
 
 @dataclass(frozen=True)
@@ -161,71 +138,6 @@ class CanarySpec:
     analysis: AnalysisSpec | None = None
     progress_deadline: float = DEFAULT_PROGRESS_DEADLINE
     auto_promote: bool = True
-
-
-@dataclass(frozen=True)
-class Condition:
-    type: str
-    status: str  # "True" | "False" | "Unknown", as Kubernetes conditions spell it
-    reason: str = ""
-    message: str = ""
-    last_transition_time: datetime | None = None
-
-
-@dataclass(frozen=True)
-class MetricResult:
-    """The judge's explanation for one metric. `verdict` is the judge's own word (Pass, High, Low, NoData,
-    Error), kept as written because the judge owns that vocabulary."""
-
-    name: str
-    verdict: str
-    canary: float | None = None
-    baseline: float | None = None
-    p_value: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    effect: float | None = None
-    samples: Mapping[str, int] = field(default_factory=dict)
-    query: str = ""
-    message: str = ""
-
-
-@dataclass(frozen=True)
-class AnalysisRecord:
-    """One entry of `status.analysis` (bounded, newest last)."""
-
-    time: datetime
-    step: int
-    weight: int
-    verdict: Verdict
-    metrics: tuple[MetricResult, ...] = ()
-
-
-@dataclass(frozen=True)
-class CanaryStatus:
-    """`status`, the controller's only memory: everything needed to resume after a restart lives here."""
-
-    phase: Phase = Phase.PENDING
-    observed_generation: int | None = None
-    stable_revision: int | None = None
-    promoted_revision: int | None = None
-    step: int = 0
-    weight: int = 0
-    verdict: Verdict | None = None
-    message: str = ""
-    failures: int = 0
-    extensions: int = 0
-    # Start of the current step; in Paused, Promoting and RollingBack, start of that phase (for deadlines).
-    step_started_at: datetime | None = None
-    last_analysis_at: datetime | None = None
-    copies_created_at: datetime | None = None
-    paused_reason: str = ""
-    last_action: str = ""
-    conditions: tuple[Condition, ...] = ()
-    analysis: tuple[AnalysisRecord, ...] = ()
-
-    def condition(self, type_: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == type_), None)
 
 
 @dataclass(frozen=True)
@@ -417,95 +329,3 @@ def _scalar_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return "" if value is None else str(value)
-
-
-def parse_status(raw: Mapping[str, Any]) -> CanaryStatus:
-    """Parse `status` (written by this controller; an empty or missing status is a fresh Pending canary)."""
-    phase_raw = raw.get("phase") or Phase.PENDING.value
-    try:
-        phase = Phase(phase_raw)
-    except ValueError:
-        raise ParseError("status.phase", f"unknown phase {phase_raw!r}") from None
-    return CanaryStatus(
-        phase=phase,
-        observed_generation=read_optional_int(raw.get("observedGeneration"), "status.observedGeneration"),
-        stable_revision=read_optional_int(raw.get("stableRevision"), "status.stableRevision"),
-        promoted_revision=read_optional_int(raw.get("promotedRevision"), "status.promotedRevision"),
-        step=read_int(raw.get("step"), "status.step", default=0, minimum=0),
-        weight=read_int(raw.get("weight"), "status.weight", default=0, minimum=0, maximum=100),
-        verdict=_verdict(raw.get("verdict"), "status.verdict"),
-        message=read_string(raw.get("message"), "status.message"),
-        failures=read_int(raw.get("failures"), "status.failures", default=0, minimum=0),
-        extensions=read_int(raw.get("extensions"), "status.extensions", default=0, minimum=0),
-        step_started_at=read_time(raw.get("stepStartedAt"), "status.stepStartedAt"),
-        last_analysis_at=read_time(raw.get("lastAnalysisAt"), "status.lastAnalysisAt"),
-        copies_created_at=read_time(raw.get("copiesCreatedAt"), "status.copiesCreatedAt"),
-        paused_reason=read_string(raw.get("pausedReason"), "status.pausedReason"),
-        last_action=read_string(raw.get("lastAction"), "status.lastAction"),
-        conditions=tuple(
-            _parse_condition(c, f"status.conditions[{i}]")
-            for i, c in enumerate(read_sequence(raw.get("conditions"), "status.conditions"))
-        ),
-        analysis=tuple(
-            _parse_record(r, f"status.analysis[{i}]")
-            for i, r in enumerate(read_sequence(raw.get("analysis"), "status.analysis"))
-        ),
-    )
-
-
-def _parse_condition(raw: Any, path: str) -> Condition:
-    c = read_mapping(raw, path)
-    return Condition(
-        type=read_string(c.get("type"), f"{path}.type", required=True),
-        status=read_string(c.get("status"), f"{path}.status") or "Unknown",
-        reason=read_string(c.get("reason"), f"{path}.reason"),
-        message=read_string(c.get("message"), f"{path}.message"),
-        last_transition_time=read_time(c.get("lastTransitionTime"), f"{path}.lastTransitionTime"),
-    )
-
-
-def _parse_record(raw: Any, path: str) -> AnalysisRecord:
-    r = read_mapping(raw, path)
-    time = read_time(r.get("time"), f"{path}.time")
-    verdict = _verdict(r.get("verdict"), f"{path}.verdict")
-    if time is None or verdict is None:
-        raise ParseError(path, "needs time and verdict")
-    metrics = read_sequence(r.get("metrics"), f"{path}.metrics")
-    return AnalysisRecord(
-        time=time,
-        step=read_int(r.get("step"), f"{path}.step", default=0, minimum=0),
-        weight=read_int(r.get("weight"), f"{path}.weight", default=0, minimum=0, maximum=100),
-        verdict=verdict,
-        metrics=tuple(_parse_metric_result(m, f"{path}.metrics[{i}]") for i, m in enumerate(metrics)),
-    )
-
-
-def _parse_metric_result(raw: Any, path: str) -> MetricResult:
-    m = read_mapping(raw, path)
-    numbers = {key: read_optional_float(m.get(key), f"{path}.{key}") for key in _METRIC_NUMBERS}
-    samples = read_mapping(m.get("samples"), f"{path}.samples")
-    return MetricResult(
-        name=read_string(m.get("name"), f"{path}.name"),
-        verdict=read_string(m.get("verdict"), f"{path}.verdict"),
-        canary=numbers["canary"],
-        baseline=numbers["baseline"],
-        p_value=numbers["pValue"],
-        ci_low=numbers["ciLow"],
-        ci_high=numbers["ciHigh"],
-        effect=numbers["effect"],
-        samples={str(k): read_int(v, f"{path}.samples.{k}", default=0) for k, v in samples.items()},
-        query=read_string(m.get("query"), f"{path}.query"),
-        message=read_string(m.get("message"), f"{path}.message"),
-    )
-
-
-_METRIC_NUMBERS = ("canary", "baseline", "pValue", "ciLow", "ciHigh", "effect")
-
-
-def _verdict(raw: Any, path: str) -> Verdict | None:
-    if raw in (None, ""):
-        return None
-    try:
-        return Verdict(raw)
-    except ValueError:
-        raise ParseError(path, f"unknown verdict {raw!r}") from None

@@ -1,8 +1,9 @@
 """Pure logic of the CanaryRelease controller: forking, weight maths and the state machine.
 
 Nothing here talks to the cluster; the kube layer gathers an `Observed`, calls `decide`, and executes the
-`Decision`. (This module only documents; import from the submodules, which keeps `canary.models` free to use
-`canary.domain.readers` without an import cycle.)
+`Decision`. (This module only documents; import from the submodules. `canary.models` builds on
+`canary.domain.readers`, `.vocabulary` and `.status_model` and re-exports them, which is why nothing is imported
+here: importing this package must not pull in the state machine, or the models would import themselves.)
 
 Public entry points
 -------------------
@@ -23,7 +24,7 @@ canary.domain.machine.decide(observed: Observed, now: datetime) -> Decision
 
 canary.domain.weights: canary_replicas(total, weight), weight_for_replicas(total, canary),
     copy_replicas(router, total, weight), traffic_split(weight, baseline), step_weight(steps, index).
-canary.domain.status.status_to_dict(status) -> the status subresource body to write.
+canary.models.status_to_dict(status) -> the status subresource body to write (a merge patch: None clears).
 canary.domain.labels: the copies' labels, selector matching, pod_name_regex(workload, kind, track).
 
 Decision actions (canary.domain.actions), executed strictly in list order

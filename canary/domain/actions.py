@@ -97,7 +97,7 @@ class RestoreRelease:
 
 @dataclass(frozen=True)
 class PatchStatus:
-    """Replace the status subresource with `status` (serialise with `canary.domain.status.status_to_dict`)."""
+    """Replace the status subresource with `status` (serialise with `canary.models.status_to_dict`)."""
 
     status: CanaryStatus = field(repr=False)
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
-from canary.domain.readers import format_time
-from canary.models import AnalysisRecord, CanaryStatus, Condition, Phase
+from canary.models import CanaryStatus, Condition, Phase
 
 PROGRESSING = "Progressing"
 PAUSED = "Paused"
@@ -79,60 +77,3 @@ def copies_unready_since(status: CanaryStatus) -> datetime | None:
     """When the copies were last seen turning not Ready, or None if they are Ready (or never tracked)."""
     cond = status.condition(COPIES_READY)
     return cond.last_transition_time if cond is not None and cond.status == "False" else None
-
-
-def status_to_dict(status: CanaryStatus) -> dict[str, Any]:
-    """The API form of the status, for the status subresource (None values clear a field in a merge patch)."""
-    return {
-        "phase": status.phase.value,
-        "observedGeneration": status.observed_generation,
-        "stableRevision": status.stable_revision,
-        "promotedRevision": status.promoted_revision,
-        "step": status.step,
-        "weight": status.weight,
-        "verdict": status.verdict.value if status.verdict else None,
-        "message": status.message,
-        "failures": status.failures,
-        "extensions": status.extensions,
-        "stepStartedAt": format_time(status.step_started_at),
-        "lastAnalysisAt": format_time(status.last_analysis_at),
-        "copiesCreatedAt": format_time(status.copies_created_at),
-        "pausedReason": status.paused_reason,
-        "lastAction": status.last_action,
-        "conditions": [
-            {
-                "type": c.type,
-                "status": c.status,
-                "reason": c.reason,
-                "message": c.message,
-                "lastTransitionTime": format_time(c.last_transition_time),
-            }
-            for c in status.conditions
-        ],
-        "analysis": [_record_dict(r) for r in status.analysis],
-    }
-
-
-def _record_dict(record: AnalysisRecord) -> dict[str, Any]:
-    return {
-        "time": format_time(record.time),
-        "step": record.step,
-        "weight": record.weight,
-        "verdict": record.verdict.value,
-        "metrics": [
-            {
-                "name": m.name,
-                "verdict": m.verdict,
-                "canary": m.canary,
-                "baseline": m.baseline,
-                "pValue": m.p_value,
-                "ciLow": m.ci_low,
-                "ciHigh": m.ci_high,
-                "effect": m.effect,
-                "samples": dict(m.samples),
-                "query": m.query,
-                "message": m.message,
-            }
-            for m in record.metrics
-        ],
-    }

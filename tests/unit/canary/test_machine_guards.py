@@ -221,3 +221,23 @@ def test_changed_canary_values_restart_from_the_first_step() -> None:
     assert world.phase() == "Promoted"
     assert world.release is not None
     assert world.release.values == {"image": {"tag": "2.1"}}
+
+
+def test_steps_edited_under_a_running_canary_are_followed() -> None:
+    # Given a canary in its second step
+    world = World().run(until=lambda w: w.parsed_status.step == 1)
+    # When someone removes that step from the spec, the canary goes on from where the new list ends
+    world.raw_spec = spec(steps=[{"weight": 10, "duration": "2m"}])
+    world.reconcile()
+    assert world.phase() == "Promoting"
+    world.run()
+    assert world.phase() == "Promoted"
+
+
+def test_deleting_with_an_invalid_spec_removes_the_copies_and_lets_go() -> None:
+    world = World().run(until=lambda w: len(w.analyses) == 1)
+    world.raw_spec = spec(router={"type": "warp-drive"})
+    world.deleting = True
+    world.reconcile()
+    assert world.copies == {}
+    assert world.released

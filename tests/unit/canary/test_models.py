@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from canary.domain.readers import ParseError
-from canary.domain.status import status_to_dict
 from canary.models import (
     Action,
     AnalysisRecord,
@@ -25,6 +24,7 @@ from canary.models import (
     parse_canary,
     parse_spec,
     parse_status,
+    status_to_dict,
 )
 
 

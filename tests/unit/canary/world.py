@@ -42,7 +42,6 @@ from canary.domain.observed import (
     RouterState,
 )
 from canary.domain.readers import ParseError
-from canary.domain.status import status_to_dict
 from canary.models import (
     AnalysisRecord,
     CanaryMeta,
@@ -52,6 +51,7 @@ from canary.models import (
     parse_action,
     parse_spec,
     parse_status,
+    status_to_dict,
 )
 from rudder.render.values import deep_merge
 
