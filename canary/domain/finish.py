@@ -24,6 +24,7 @@ from canary.domain.actions import (
     Requeue,
     RestoreRelease,
 )
+from canary.domain.observed import ReleaseState
 from canary.domain.status import rollback_reason
 from canary.domain.transitions import (
     POLL,
@@ -37,6 +38,7 @@ from canary.domain.transitions import (
     rollback,
 )
 from canary.models import Phase
+from rudder.render.values import deep_merge
 
 
 def on_promoting(ctx: Ctx) -> list[Action]:
@@ -45,34 +47,16 @@ def on_promoting(ctx: Ctx) -> list[Action]:
         return _finish_promotion(ctx)
     if release is None:
         return rollback(ctx, status, "ReleaseMissing", f"Release {ctx.spec.release} disappeared", restore=False)
-    overdue = ctx.since(status.step_started_at) > ctx.spec.progress_deadline
-    deadline = describe_seconds(ctx.spec.progress_deadline)
     if release.revision != status.stable_revision:
-        if release.promoted_from != ctx.name:
-            message = f"Release {release.name} moved to revision {release.revision} by someone else"
-            return rollback(ctx, status, "ReleaseChanged", message, restore=False)
-        if release.failed:
-            message = f"Release {release.name} failed at revision {release.revision}: {release.message}"
-            return rollback(ctx, status, "PromotionFailed", message, restore=True)
-        if release.ready and release.settled:
-            message = f"Release {release.name} is Ready at revision {release.revision}: moving all traffic to it"
-            promoted = replace(status, promoted_revision=release.revision, message=message)
-            return [
-                *([FinalizeRouter()] if ctx.router.problem is None else []),
-                patch(ctx, promoted),
-                EmitEvent(EventType.NORMAL, "ReleasePromoted", message),
-                Requeue(POLL),
-            ]
-        if overdue:
-            message = f"Release {release.name} not Ready at revision {release.revision} within {deadline}"
-            return rollback(ctx, status, "PromotionDeadlineExceeded", message, restore=True)
-        waiting = f"waiting for Release {release.name} to be Ready at revision {release.revision}"
-        return [*patch_if_changed(ctx, replace(status, message=waiting)), Requeue(POLL)]
+        return _at_new_revision(ctx, release)
     if release.failed:
         message = f"Release {release.name} failed while promoting: {release.message}"
         return rollback(ctx, status, "PromotionFailed", message, restore=True)
-    if overdue:
-        message = f"Release {release.name} did not leave revision {release.revision} within {deadline}"
+    if release.settled and deep_merge(release.values, ctx.spec.values) == dict(release.values):
+        # The Release already has the canary's values: promoting makes no new revision, so none will come.
+        return _promoted(ctx, release, f"Release {release.name} already has the canary's values")
+    if _overdue(ctx):
+        message = f"Release {release.name} did not leave revision {release.revision} within {_deadline(ctx)}"
         return rollback(ctx, status, "PromotionDeadlineExceeded", message, restore=True)
     assert status.stable_revision is not None
     writing = f"writing the canary values into Release {release.name} (revision {release.revision})"
@@ -81,6 +65,43 @@ def on_promoting(ctx: Ctx) -> list[Action]:
         *patch_if_changed(ctx, replace(status, message=writing)),
         Requeue(POLL),
     ]
+
+
+def _at_new_revision(ctx: Ctx, release: ReleaseState) -> list[Action]:
+    status = ctx.status
+    if release.promoted_from != ctx.name:
+        message = f"Release {release.name} moved to revision {release.revision} by someone else"
+        return rollback(ctx, status, "ReleaseChanged", message, restore=False)
+    if release.failed:
+        message = f"Release {release.name} failed at revision {release.revision}: {release.message}"
+        return rollback(ctx, status, "PromotionFailed", message, restore=True)
+    if release.ready and release.settled:
+        return _promoted(ctx, release, f"Release {release.name} is Ready at revision {release.revision}")
+    if _overdue(ctx):
+        message = f"Release {release.name} not Ready at revision {release.revision} within {_deadline(ctx)}"
+        return rollback(ctx, status, "PromotionDeadlineExceeded", message, restore=True)
+    waiting = f"waiting for Release {release.name} to be Ready at revision {release.revision}"
+    return [*patch_if_changed(ctx, replace(status, message=waiting)), Requeue(POLL)]
+
+
+def _promoted(ctx: Ctx, release: ReleaseState, why: str) -> list[Action]:
+    """Record the promoted revision and move all traffic to the primary, which now runs it."""
+    message = f"{why}: moving all traffic to it"
+    promoted = replace(ctx.status, promoted_revision=release.revision, message=message)
+    return [
+        *([FinalizeRouter()] if ctx.router.problem is None else []),
+        patch(ctx, promoted),
+        EmitEvent(EventType.NORMAL, "ReleasePromoted", message),
+        Requeue(POLL),
+    ]
+
+
+def _overdue(ctx: Ctx) -> bool:
+    return ctx.since(ctx.status.step_started_at) > ctx.spec.progress_deadline
+
+
+def _deadline(ctx: Ctx) -> str:
+    return describe_seconds(ctx.spec.progress_deadline)
 
 
 def _finish_promotion(ctx: Ctx) -> list[Action]:

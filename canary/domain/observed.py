@@ -5,8 +5,10 @@ The kube layer fills it from the cluster; nothing in here reads the cluster itse
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from canary.domain.fork import ForkError, ForkPlan
 from canary.domain.readers import ParseError
@@ -29,6 +31,7 @@ class ReleaseState:
     promoted_from: str | None = None
     rollback_to: int | None = None  # spec.rollbackTo.revision while a rollback is pending
     message: str = ""
+    values: Mapping[str, Any] = field(default_factory=dict)  # spec.values, to tell a no-op promotion
 
     @property
     def settled(self) -> bool:

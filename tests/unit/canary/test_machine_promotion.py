@@ -201,3 +201,16 @@ def test_statuses_record_phase_progress() -> None:
             phases.append(world.parsed_status.phase)
         world.now += timedelta(seconds=10)
     assert phases == [Phase.INITIALIZING, Phase.PROGRESSING, Phase.PROMOTING, Phase.PROMOTED]
+
+
+def test_promoting_values_the_release_already_has_makes_no_new_revision() -> None:
+    # Given a canary whose values are the Release's own (a re-run of the same version)
+    world = World(raw_spec=spec(values={"image": {"tag": "1.0"}}))
+    # When it passes every step
+    world.run()
+    # Then it is promoted at the stable revision without waiting for a revision that will never come
+    assert world.phase() == "Promoted"
+    assert world.parsed_status.promoted_revision == 4
+    assert world.release is not None
+    assert sorted(world.release.history) == [4]
+    assert world.promote_calls == 0

@@ -160,6 +160,7 @@ class Release:
             failed=self.failed,
             promoted_from=self.promoted_from,
             rollback_to=self.rollback_to,
+            values=copy.deepcopy(self.values),
         )
 
 
