@@ -89,8 +89,10 @@ _GUARDED: Mapping[Phase, Callable[[Ctx, ForkPlan], list[Action]]] = {
 def _on_deletion(ctx: Ctx) -> list[Action]:
     """Deleting mid-way rolls back cleanly before the finalizer goes; a finished promotion just finishes."""
     status = ctx.status
-    if status.phase is Phase.ROLLING_BACK or (status.phase is Phase.PROMOTING and status.promoted_revision):
-        return on_rolling_back(ctx) if status.phase is Phase.ROLLING_BACK else on_promoting(ctx)
+    if status.phase is Phase.ROLLING_BACK:
+        return on_rolling_back(ctx)
+    if status.phase is Phase.PROMOTING and status.promoted_revision is not None:
+        return on_promoting(ctx)
     if not status.phase.active:
         return cleanup(ctx)
     message = "CanaryRelease deleted mid-way: rolling back"

@@ -187,7 +187,9 @@ def advance(ctx: Ctx, status: CanaryStatus, index: int) -> list[Action]:
             if step.duration is None
             else f"resumes by itself after {describe_seconds(step.duration)}"
         )
-        return pause(ctx, replace(status, step=index), "PauseStep", f"paused at {where}: {until}")
+        # The pause's clock starts now even when coming from another pause (enter() only resets it on a change).
+        paused = replace(status, step=index, step_started_at=ctx.now)
+        return pause(ctx, paused, "PauseStep", f"paused at {where}: {until}")
     message = f"{where}: {step.weight}% for {describe_seconds(step.duration)}"
     status = replace(status, step=index, weight=step.weight, step_started_at=ctx.now, extensions=0)
     return [

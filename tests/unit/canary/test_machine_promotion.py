@@ -214,3 +214,17 @@ def test_promoting_values_the_release_already_has_makes_no_new_revision() -> Non
     assert world.release is not None
     assert sorted(world.release.history) == [4]
     assert world.promote_calls == 0
+
+
+def test_each_timed_pause_runs_its_full_duration() -> None:
+    steps = [{"weight": 10, "duration": "1m"}, {"pause": {"duration": "3m"}}, {"pause": {"duration": "4m"}}]
+    world = World(raw_spec=spec(steps=steps))
+    world.run(until=lambda w: w.parsed_status.step == 1)
+    first = world.parsed_status.step_started_at
+    world.run(until=lambda w: w.parsed_status.step == 2)
+    second = world.parsed_status.step_started_at
+    world.run(until=in_phase("Promoting"))
+    assert first is not None
+    assert second is not None
+    assert second - first >= timedelta(minutes=3)
+    assert world.now - second >= timedelta(minutes=4)
