@@ -22,6 +22,10 @@ from kubernetes.dynamic.resource import Resource
 from rudder.kube.metrics import API_WRITES
 
 FIELD_MANAGER = "rudder"
+# Connect and read timeouts of every request: a hung connection must not stall a Release forever.
+REQUEST_TIMEOUT = (5, 60)
+# The dynamic client's discovery keeps a shared cache (and a cache file) that is not thread-safe.
+_DISCOVERY = threading.RLock()
 
 T = TypeVar("T")
 
@@ -89,9 +93,11 @@ class Kube:
     def __init__(self, api: client.ApiClient, *, user: str | None = None) -> None:
         self.api = api
         self.user = user
-        self._dyn = dynamic.DynamicClient(api)
+        with _DISCOVERY:
+            self._dyn = dynamic.DynamicClient(api)
         self._lock = threading.Lock()
         self._resources: dict[tuple[str, str], Resource | None] = {}
+        self._impersonated: dict[str, Kube] = {}
 
     @classmethod
     def from_environment(cls, kubeconfig: str | None = None) -> Kube:
@@ -103,14 +109,19 @@ class Kube:
             return cls(config.new_client_from_config(config_file=kubeconfig))
 
     def impersonate(self, namespace: str, service_account: str) -> Kube:
-        api = client.ApiClient(self.api.configuration)
+        """A client acting as the ServiceAccount (created once per account and reused)."""
         user = f"system:serviceaccount:{namespace}:{service_account}"
+        with self._lock:
+            known = self._impersonated.get(user)
+        if known is not None:
+            return known
+        api = client.ApiClient(self.api.configuration)
         api.set_default_header("Impersonate-User", user)
         # The groups a ServiceAccount token would carry, so group bindings apply too.
         api.set_default_header("Impersonate-Group", "system:serviceaccounts")
         clone = Kube(api, user=user)
-        clone._resources = self._resources
-        return clone
+        with self._lock:
+            return self._impersonated.setdefault(user, clone)
 
     # -- discovery ---------------------------------------------------------------------
 
@@ -120,19 +131,20 @@ class Kube:
         with self._lock:
             if key in self._resources:
                 return self._resources[key]
-        try:
-            found: Resource | None = self._dyn.resources.get(api_version=api_version, kind=kind)
-        except ResourceNotFoundError:
-            found = None
-        except ApiException as exc:
-            raise _translate(exc) from exc
-        if found is None:
-            # A CRD may have been installed since discovery was cached; look once more.
+        with _DISCOVERY:
             try:
-                self._dyn.resources.invalidate_cache()
-                found = self._dyn.resources.get(api_version=api_version, kind=kind)
+                found: Resource | None = self._dyn.resources.get(api_version=api_version, kind=kind)
             except ResourceNotFoundError:
                 found = None
+            except ApiException as exc:
+                raise _translate(exc) from exc
+            if found is None:
+                # A CRD may have been installed since discovery was cached; look once more.
+                try:
+                    self._dyn.resources.invalidate_cache()
+                    found = self._dyn.resources.get(api_version=api_version, kind=kind)
+                except ResourceNotFoundError:
+                    found = None
         with self._lock:
             self._resources[key] = found
         return found
@@ -164,7 +176,8 @@ class Kube:
         """The live object, or None when it does not exist."""
         res = self._require(ref.api_version, ref.kind)
         try:
-            obj = self._call(lambda: self._dyn.get(res, name=ref.name, namespace=ref.namespace))
+            obj = self._call(lambda: self._dyn.get(
+                res, name=ref.name, namespace=ref.namespace, _request_timeout=REQUEST_TIMEOUT))
         except KubeError as err:
             if err.not_found:
                 return None
@@ -175,14 +188,16 @@ class Kube:
         self, api_version: str, kind: str, namespace: str | None, label_selector: str = ""
     ) -> list[dict[str, Any]]:
         res = self._require(api_version, kind)
-        got = self._call(lambda: self._dyn.get(res, namespace=namespace, label_selector=label_selector))
+        got = self._call(lambda: self._dyn.get(
+            res, namespace=namespace, label_selector=label_selector, _request_timeout=REQUEST_TIMEOUT))
         return [_plain(item) for item in got.items]
 
     def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
         """Server-side apply as the controller's field manager."""
         res = self._require(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
-        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": force}
+        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": force,
+                                  "_request_timeout": REQUEST_TIMEOUT}
         if dry_run:
             kwargs["dry_run"] = "All"
             fn: Callable[[], Any] = lambda: self._dyn.server_side_apply(  # noqa: E731
@@ -200,7 +215,8 @@ class Kube:
         res = self._require(obj["apiVersion"], obj["kind"])
         ns = obj["metadata"].get("namespace")
         return _plain(self._write(
-            "create", obj["kind"], ns, lambda: self._dyn.create(res, body=dict(obj), namespace=ns)
+            "create", obj["kind"], ns, lambda: self._dyn.create(
+                res, body=dict(obj), namespace=ns, _request_timeout=REQUEST_TIMEOUT)
         ))
 
     def patch(self, ref: Ref, patch: Mapping[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
@@ -211,7 +227,7 @@ class Kube:
             "patch", ref.kind if not subresource else f"{ref.kind}/{subresource}", ref.namespace,
             lambda: self._dyn.patch(
                 target, body=dict(patch), name=ref.name, namespace=ref.namespace,
-                content_type="application/merge-patch+json",
+                content_type="application/merge-patch+json", _request_timeout=REQUEST_TIMEOUT,
             ),
         ))
 
@@ -221,7 +237,7 @@ class Kube:
         return _plain(self._write(
             "patch", ref.kind, ref.namespace,
             lambda: self._dyn.patch(res, body=ops, name=ref.name, namespace=ref.namespace,
-                              content_type="application/json-patch+json"),
+                              content_type="application/json-patch+json", _request_timeout=REQUEST_TIMEOUT),
         ))
 
     def delete(self, ref: Ref, *, propagation: str = "Background") -> bool:
@@ -231,7 +247,7 @@ class Kube:
             self._write("delete", ref.kind, ref.namespace, lambda: self._dyn.delete(
                 res,
                 name=ref.name, namespace=ref.namespace,
-                body={"propagationPolicy": propagation},
+                body={"propagationPolicy": propagation}, _request_timeout=REQUEST_TIMEOUT,
             ))
         except KubeError as err:
             if err.not_found:

@@ -105,6 +105,10 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
         digest, [history_record(h) for h in ctx.histories],
         current_revision=int(current) if current else None, rollback_to=spec.rollback_to,
     )
+    if decision.renders and current and spec.rollback_to is None and ctx.status.get("contentDigest") == digest:
+        # A rollback pinned these inputs (e.g. valuesFrom content newer than the restored revision):
+        # the Release stays at the rolled-back revision until its inputs change again.
+        decision = RevisionDecision(RevisionAction.UNCHANGED, int(current), "inputs unchanged since the rollback")
     try:
         if decision.action is RevisionAction.FAILED:
             report.failed(kube, release, "RollbackFailed", decision.message, keep_revision=True)
@@ -149,10 +153,21 @@ def deploy(ctx: Context, decision: RevisionDecision, inputs: io.Inputs) -> None:
     if ctx.history(revision) is None:
         ctx.histories.append(history)
     _make_current(ctx, revision)
-    report.revision_started(ctx, revision, plan.notes, plan.description)
+    report.revision_started(ctx, revision, plan.notes, plan.description, content_digest=plan.content_digest)
     reason = "Installed" if current is None else ("Promoted" if "Promoted" in plan.description else "Upgraded")
     io.emit_event(ctx.kube, ctx.release, reason, plan.description)
     _prune_histories(ctx, revision)
+
+
+def _pinned_digest(ctx: Context, restored: Mapping[str, Any]) -> str | None:
+    """The digest of the restored spec with the inputs as they are now: what the rollback acknowledges."""
+    try:
+        spec = parse_release_spec(restored.get("spec") or {})
+        inputs = io.fetch_inputs(ctx.kube, ctx.namespace, spec)
+    except (SpecError, io.InputError):
+        return None
+    return content_digest(spec, config_map_data=inputs.config_map_data,
+                          values_from_contents=inputs.values_from_contents)
 
 
 def _current_revision(ctx: Context) -> int | None:
@@ -218,9 +233,9 @@ def rollback(ctx: Context, target: int, *, reason: str, failed_revision: int | N
     ops = plan.spec_patch
     if "rollbackTo" not in (ctx.release.get("spec") or {}):
         ops = [op for op in ops if op["path"] != "/spec/rollbackTo"]  # atomic: nothing to clear
-    io.json_patch_spec(ctx.kube, ctx.release, ops)
+    restored = io.json_patch_spec(ctx.kube, ctx.release, ops)
     _make_current(ctx, target, failed=failed_revision)
-    report.revision_started(ctx, target, plan.notes, plan.description)
+    report.revision_started(ctx, target, plan.notes, plan.description, content_digest=_pinned_digest(ctx, restored))
     io.emit_event(ctx.kube, ctx.release, reason, plan.description)
 
 

@@ -145,9 +145,9 @@ def patch_status(kube: Kube, release: Mapping[str, Any], status: Mapping[str, An
     return True
 
 
-def json_patch_spec(kube: Kube, release: Mapping[str, Any], ops: list[dict[str, Any]]) -> None:
+def json_patch_spec(kube: Kube, release: Mapping[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]:
     meta = release["metadata"]
-    kube.json_patch(release_ref(meta["namespace"], meta["name"]), ops)
+    return kube.json_patch(release_ref(meta["namespace"], meta["name"]), ops)
 
 
 def emit_event(

@@ -92,12 +92,16 @@ def dependencies_pending(ctx: Context) -> bool:
     return True
 
 
-def revision_started(ctx: Context, revision: int, notes: str, description: str) -> None:
+def revision_started(
+    ctx: Context, revision: int, notes: str, description: str, *, content_digest: str | None
+) -> None:
     """A revision was just applied: it is current and Progressing until its resources are Ready."""
     stamp = ctx.now.strftime("%Y-%m-%dT%H:%M:%SZ")
-    status = {"revision": revision, "revisionStartedAt": stamp, "notes": notes,
-              "phase": ReleasePhase.PROGRESSING.value, "message": description,
-              "observedGeneration": _generation(ctx.release)}
+    status: dict[str, Any] = {
+        "revision": revision, "revisionStartedAt": stamp, "notes": notes,
+        "phase": ReleasePhase.PROGRESSING.value, "message": description,
+        "observedGeneration": _generation(ctx.release), "contentDigest": content_digest,
+    }
     io.patch_status(ctx.kube, ctx.release, status)
     ctx.release = {**ctx.release, "status": {**ctx.status, **status}}
 

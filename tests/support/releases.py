@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.cluster import Cluster
-from tests.support.wait import wait_for
+from tests.support.wait import WaitTimeout, wait_for
 
 GROUP, VERSION = "rudder.dev", "v1alpha1"
 
@@ -86,9 +86,12 @@ def histories(cluster: Cluster, namespace: str, release: str) -> list[dict[str, 
 def wait_release(cluster: Cluster, namespace: str, name: str, *, phase: str, revision: int | None = None,
                  timeout: float = 90, message: str | None = None) -> dict[str, Any]:
     """Wait until the Release reports `phase` (and `revision`, and a message containing `message`)."""
+    seen: dict[str, Any] = {}
+
     def check() -> dict[str, Any] | None:
         rel = get_release(cluster, namespace, name)
         status = rel.get("status") or {}
+        seen.update(phase=status.get("phase"), revision=status.get("revision"), message=status.get("message"))
         if status.get("phase") != phase:
             return None
         if revision is not None and status.get("revision") != revision:
@@ -100,7 +103,10 @@ def wait_release(cluster: Cluster, namespace: str, name: str, *, phase: str, rev
     def describe() -> str:
         return f"Release {namespace}/{name} phase={phase} revision={revision} message~{message!r}"
 
-    return wait_for(check, timeout=timeout, what=describe())
+    try:
+        return wait_for(check, timeout=timeout, what=describe())
+    except WaitTimeout as err:
+        raise WaitTimeout(f"{err}; last status seen: {seen}") from None
 
 
 def events_for(cluster: Cluster, namespace: str, name: str) -> list[Any]:
