@@ -70,9 +70,7 @@ def _canary_queries(canary: Observation) -> Mapping[str, str]:
 def _missing(policy: MetricPolicy, canary: Observation, baseline: Observation) -> MetricEvidence | None:
     """Error or NoData evidence when a needed measurement is missing, errored or empty."""
     sides = (
-        (("canary", canary),)
-        if policy.type is MetricType.THRESHOLD
-        else (("canary", canary), ("baseline", baseline))
+        (("canary", canary),) if policy.type is MetricType.THRESHOLD else (("canary", canary), ("baseline", baseline))
     )
     queries = _canary_queries(canary)
     for status in (MeasurementStatus.ERROR, MeasurementStatus.NO_DATA):
@@ -175,9 +173,7 @@ def _quantile(
     except ValueError as error:
         return MetricEvidence(policy.name, policy, MeasurementStatus.ERROR, str(error), queries=queries)
     if canary_hist.total <= 0 or baseline_hist.total <= 0:
-        return MetricEvidence(
-            policy.name, policy, MeasurementStatus.NO_DATA, "no observations", queries=queries
-        )
+        return MetricEvidence(policy.name, policy, MeasurementStatus.NO_DATA, "no observations", queries=queries)
     result = compare_quantiles(policy.quantile, canary_hist, baseline_hist, policy.confidence)
     return MetricEvidence(
         policy.name,
@@ -199,9 +195,7 @@ def _quantile(
 def _threshold(policy: MetricPolicy, canary: Observation, queries: Mapping[str, str]) -> MetricEvidence:
     values = clean(canary["value"].values, policy.nan_strategy)
     if values.size == 0:
-        return MetricEvidence(
-            policy.name, policy, MeasurementStatus.NO_DATA, "canary: value is NaN", queries=queries
-        )
+        return MetricEvidence(policy.name, policy, MeasurementStatus.NO_DATA, "canary: value is NaN", queries=queries)
     # Several series (one per pod): the worst one decides, in the direction that is bad.
     value = float(np.min(values) if policy.threshold.max is None else np.max(values))
     return MetricEvidence(

@@ -100,6 +100,10 @@ def _resample(histogram: Histogram, resamples: int, rng: np.random.Generator) ->
     return np.cumsum(draws, axis=1)
 
 
+def _zero_baseline_ratio(canary: float, baseline: float) -> float:
+    return 1.0 if canary == baseline else math.inf
+
+
 def compare_quantiles(
     q: float,
     canary: Histogram,
@@ -126,10 +130,7 @@ def compare_quantiles(
     p_value = float(min(1.0, 2.0 * min(below, 1.0 - below)))
     canary_value = histogram_quantile(q, canary)
     baseline_value = histogram_quantile(q, baseline)
-    if baseline_value > 0:
-        ratio = canary_value / baseline_value
-    else:
-        ratio = 1.0 if canary_value == baseline_value else math.inf
+    ratio = canary_value / baseline_value if baseline_value > 0 else _zero_baseline_ratio(canary_value, baseline_value)
     return QuantileComparison(
         q,
         canary_value,

@@ -79,6 +79,7 @@ def hodges_lehmann(
     else:
         low_rank, high_rank = _asymptotic_ranks(n, m, confidence, test.within_tie_term)
     middle = [total // 2 + 1] if total % 2 else [total // 2, total // 2 + 1]
-    values = pairwise_order_statistics(canary_sorted, baseline_sorted, [low_rank, *middle, high_rank])
+    ranks = [low_rank, *middle, high_rank]
+    values = pairwise_order_statistics(canary_sorted, baseline_sorted, ranks, test.below)
     estimate = values[1] if len(middle) == 1 else (values[1] + values[2]) / 2.0
     return ShiftInterval(estimate, values[0], values[-1], confidence, test.exact)

@@ -3,7 +3,8 @@
 For one analysis (one look of one canary) the judge
 
 1. gives each statistical metric the look's share of its alpha (``SequentialPlan``);
-2. Holm-adjusts the p-values of all statistical metrics of the analysis together;
+2. Holm-adjusts the decision p-values of all statistical metrics of the analysis
+   together (one-sided in the bad direction for directional policies);
 3. classifies each metric (Pass | High | Low | NoData | Error): High needs a
    significant adjusted p-value, a positive estimate, an effect at or above
    ``allowedIncrease`` and a direction that makes increases bad; Low mirrors it;
@@ -35,7 +36,7 @@ from canary.analysis.policy import MetricType, TestKind
 from canary.analysis.power import proportion_samples_needed, rank_sum_samples_needed
 from canary.analysis.sequential import SequentialPlan, SpendingFunction
 from canary.analysis.threshold import check_threshold
-from canary.analysis.verdicts import Classification, Verdict
+from canary.analysis.verdicts import Classification, Direction, Verdict
 
 # Effect to size samples for when the policy tolerates none (allowedIncrease <= 1).
 DEFAULT_DETECTABLE_RATIO = 1.2
@@ -125,22 +126,38 @@ class AnalysisResult:
         return {"verdict": self.verdict.value, "metrics": [m.to_status() for m in self.metrics]}
 
 
+def decision_p_value(evidence: MetricEvidence) -> float:
+    """The p-value the decision uses: one-sided in the bad direction for directional policies.
+
+    The reported ``pValue`` is two-sided (as R and scipy print it).  A policy that
+    only fears increases would otherwise test at alpha/2 in the direction it cares
+    about; halving the two-sided p when the estimate points the bad way (and
+    reading 1 - p/2 when it points the harmless way) makes the false-fail rate
+    alpha, as configured.
+    """
+    p = evidence.p_value if evidence.p_value is not None else 1.0
+    estimate = evidence.estimate or 0.0
+    direction = evidence.policy.direction
+    if direction is Direction.EITHER:
+        return p
+    bad = estimate > 0 if direction is Direction.INCREASE else estimate < 0
+    return p / 2.0 if bad else 1.0 - p / 2.0
+
+
 def _samples_needed(evidence: MetricEvidence, alpha: float) -> int | None:
     policy = evidence.policy
     ratio = policy.allowed_increase if policy.allowed_increase > 1.0 else DEFAULT_DETECTABLE_RATIO
+    # The size formulas take a two-sided alpha; a directional decision is one-sided.
+    alpha = alpha if policy.direction is Direction.EITHER else min(2.0 * alpha, 0.999)
     if policy.type is MetricType.RATIO and evidence.baseline is not None:
-        baseline_rate = (
-            evidence.baseline if evidence.baseline > 0 else 1.0 / max(evidence.baseline_samples, 1)
-        )
+        baseline_rate = evidence.baseline if evidence.baseline > 0 else 1.0 / max(evidence.baseline_samples, 1)
         return proportion_samples_needed(baseline_rate, ratio, alpha)
     if evidence.baseline_sorted is not None:
         return rank_sum_samples_needed(evidence.baseline_sorted, ratio, alpha)
     return None
 
 
-def _classify(
-    evidence: MetricEvidence, adjusted: float | None, alpha: float
-) -> tuple[Classification, str, bool]:
+def _classify(evidence: MetricEvidence, adjusted: float | None, alpha: float) -> tuple[Classification, str, bool]:
     """Classification, reason, and whether it is a failure (absolute bounds fail in any direction)."""
     policy = evidence.policy
     if policy.test is TestKind.THRESHOLD:
@@ -167,7 +184,8 @@ def _classify(
     significant = adjusted <= alpha
     detail = (
         f"estimate {evidence.estimate:+.4g} in [{evidence.ci_low:.4g}, {evidence.ci_high:.4g}], "
-        f"effect {evidence.effect:.4g}x, p={evidence.p_value:.3g} (Holm {adjusted:.3g}) vs alpha {alpha:.3g}"
+        f"effect {evidence.effect:.4g}x, p={evidence.p_value:.3g} (decision p, Holm-adjusted: {adjusted:.3g}) "
+        f"vs alpha {alpha:.3g}"
     )
     increase = evidence.estimate > 0 and evidence.effect >= policy.allowed_increase
     decrease = evidence.estimate < 0 and evidence.effect <= policy.allowed_decrease
@@ -187,9 +205,7 @@ def _classify(
 def _decide(evidence: MetricEvidence, adjusted: float | None, look: Look, critical: bool) -> MetricResult:
     policy = evidence.policy
     if evidence.status is not MeasurementStatus.OK:
-        classification = (
-            Classification.ERROR if evidence.status is MeasurementStatus.ERROR else Classification.NO_DATA
-        )
+        classification = Classification.ERROR if evidence.status is MeasurementStatus.ERROR else Classification.NO_DATA
         verdict = Verdict.ERROR if evidence.status is MeasurementStatus.ERROR else Verdict.NO_DATA
         return MetricResult(evidence, verdict, classification, None, None, None, critical, evidence.message)
     alpha = look.alpha(policy.alpha)
@@ -221,19 +237,15 @@ def judge_analysis(
     tested = [
         i
         for i, e in enumerate(evidence)
-        if e.status is MeasurementStatus.OK
-        and e.p_value is not None
-        and e.policy.test is not TestKind.THRESHOLD
+        if e.status is MeasurementStatus.OK and e.p_value is not None and e.policy.test is not TestKind.THRESHOLD
     ]
-    adjusted_values = holm_adjust([evidence[i].p_value or 0.0 for i in tested])
+    adjusted_values = holm_adjust([decision_p_value(evidence[i]) for i in tested])
     adjusted = dict(zip(tested, adjusted_values, strict=True))
     results = tuple(_decide(e, adjusted.get(i), look, flags[i]) for i, e in enumerate(evidence))
     critical_failure = any(r.critical and r.verdict is Verdict.FAIL for r in results)
     verdict = next((v for v in _AGGREGATE_ORDER if any(r.verdict is v for r in results)), Verdict.PASS)
     weights = {
-        r.evidence.policy.group: r.evidence.policy.weight
-        for r in results
-        if r.evidence.policy.weight is not None
+        r.evidence.policy.group: r.evidence.policy.weight for r in results if r.evidence.policy.weight is not None
     }
     scored = [
         ScoredMetric(
@@ -244,11 +256,7 @@ def judge_analysis(
         )
         for r in results
     ]
-    score = (
-        weighted_score(scored, {g: w for g, w in weights.items() if w is not None}).score
-        if results
-        else 100.0
-    )
+    score = weighted_score(scored, {g: w for g, w in weights.items() if w is not None}).score if results else 100.0
     return AnalysisResult(verdict, results, critical_failure, score, look.number)
 
 

@@ -105,13 +105,9 @@ def classify(
     experiment = _prepare(canary, settings)
     control = _prepare(baseline, settings)
     if len(experiment) == 0 or len(control) == 0:
-        return KayentaClassification(
-            Classification.NO_DATA, "missing data for canary or baseline", 1.0, False
-        )
+        return KayentaClassification(Classification.NO_DATA, "missing data for canary or baseline", 1.0, False)
     if len(experiment) == len(control) and np.array_equal(experiment, control):
-        return KayentaClassification(
-            Classification.PASS, "canary and baseline data are identical", 1.0, False
-        )
+        return KayentaClassification(Classification.PASS, "canary and baseline data are identical", 1.0, False)
     if np.unique(np.concatenate((experiment, control))).size == 1:
         return KayentaClassification(Classification.PASS, "a single distinct value on both sides", 1.0, False)
     test = rank_sum_test(experiment, control)
@@ -129,9 +125,7 @@ def classify(
         and effect <= settings.allowed_decrease
     )
     if high:
-        critical = settings.critical and (
-            settings.critical_increase is None or effect >= settings.critical_increase
-        )
+        critical = settings.critical and (settings.critical_increase is None or effect >= settings.critical_increase)
         return KayentaClassification(
             Classification.HIGH,
             f"interval [{shift.ci_low:.6g}, {shift.ci_high:.6g}] above +{bound:.6g}",
@@ -141,9 +135,7 @@ def classify(
             shift,
         )
     if low:
-        critical = settings.critical and (
-            settings.critical_decrease is None or effect <= settings.critical_decrease
-        )
+        critical = settings.critical and (settings.critical_decrease is None or effect <= settings.critical_decrease)
         return KayentaClassification(
             Classification.LOW,
             f"interval [{shift.ci_low:.6g}, {shift.ci_high:.6g}] below -{bound:.6g}",

@@ -41,9 +41,7 @@ class Measurement:
     labels: tuple[Mapping[str, str], ...] = ()  # per value, when the provider keeps them
 
     @classmethod
-    def of(
-        cls, values: NDArray[np.floating] | list[float], query: str = "", attempts: int = 1
-    ) -> Measurement:
+    def of(cls, values: NDArray[np.floating] | list[float], query: str = "", attempts: int = 1) -> Measurement:
         """Values measured; an empty array is NoData."""
         array = np.asarray(values, dtype=np.float64).ravel()
         if array.size == 0:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from canary.analysis.merge import count_less
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
@@ -33,7 +35,10 @@ BRUTE_FORCE_PAIRS = 1_000_000
 # A band this small is enumerated and partitioned directly.
 ENUMERATE_PAIRS = 6_000
 # Quantile points per sample in the coarse guide (GUIDE_POINTS**2 guide differences).
-GUIDE_POINTS = 96
+GUIDE_POINTS = 64
+# A cut this close (in ranks) to the wanted one may finish by reading FINISH_WIDTH pairs per row.
+FINISH_REACH = 3_000
+FINISH_WIDTH = 4
 _MAX_ROUNDS = 200
 
 
@@ -59,7 +64,14 @@ class _PairMatrix:
         self.low = _Cut(-np.inf, 0, np.full(self.n, self.m, dtype=np.int64))
         self.high = _Cut(np.inf, self.total, np.zeros(self.n, dtype=np.int64))
         self.cache: list[_Cut] = []
-        self.guide = self._build_guide()
+        self._guide: FloatArray | None = None
+
+    @property
+    def guide(self) -> FloatArray:
+        """Built on first use: a prediction anchored on exact cuts does not need it."""
+        if self._guide is None:
+            self._guide = self._build_guide()
+        return self._guide
 
     def _build_guide(self) -> FloatArray:
         # Midpoints of equal-count blocks approximate each sample's quantile function
@@ -74,7 +86,7 @@ class _PairMatrix:
         return guide
 
     def cut(self, value: float) -> _Cut:
-        start = np.searchsorted(self.y, self.x - value, side="left").astype(np.int64)
+        start = count_less(self.x - value, self.y)
         cut = _Cut(value, int(self.total - int(start.sum())), start)
         self.cache.append(cut)
         return cut
@@ -125,7 +137,13 @@ def _known_cuts(matrix: _PairMatrix) -> list[_Cut]:
 
 
 def _predict(matrix: _PairMatrix, rank: float) -> tuple[float, float]:
-    """Predict the value of ``rank`` and how many ranks the prediction may be off by."""
+    """Predict the value of ``rank`` and how many ranks the prediction may be off by.
+
+    The error models' constants were tuned on normal, lognormal and tied data: a
+    too-small margin costs one more pass (the cut lands on the other side and still
+    narrows the bracket), a too-large one costs a pass every time.  They never
+    affect the result, only the running time.
+    """
     cuts = [c for c in _known_cuts(matrix) if 0 < c.count < matrix.total]
     below = [c for c in cuts if c.count < rank]
     above = [c for c in cuts if c.count >= rank]
@@ -134,7 +152,7 @@ def _predict(matrix: _PairMatrix, rank: float) -> tuple[float, float]:
         lo, hi = below[-1], above[0]
         band = hi.count - lo.count
         value = lo.value + (hi.value - lo.value) * (rank - lo.count) / band
-        return value, 4.0 * band * band / matrix.total
+        return value, 0.02 * band * band / matrix.total
     if len(cuts) >= 2:
         # Secant through the two exact counts nearest to the wanted rank.
         # The farthest cut as second point: a long baseline averages out local noise.
@@ -145,28 +163,25 @@ def _predict(matrix: _PairMatrix, rank: float) -> tuple[float, float]:
             slope = (b.count - a.count) / (b.value - a.value)
             anchor = near[0]
             distance = abs(rank - anchor.count)
-            return anchor.value + (
-                rank - anchor.count
-            ) / slope, 0.01 * distance + 2.0 * distance**2 / matrix.total
+            error = 0.0005 * distance + 0.01 * distance**2 / matrix.total
+            return anchor.value + (rank - anchor.count) / slope, error
     if cuts:
-        # Newton step from the one exact count, with the guide's local density as slope.
+        # One exact count: step from it by the guide's own difference between the two
+        # ranks, so the guide's local bias cancels out.
         anchor = cuts[0]
-        guide = matrix.guide
-        where = int(np.searchsorted(guide, anchor.value))
-        lo_i, hi_i = max(where - 64, 0), min(where + 64, len(guide) - 1)
-        if guide[hi_i] > guide[lo_i]:
-            slope = (hi_i - lo_i) / len(guide) * matrix.total / (guide[hi_i] - guide[lo_i])
-            distance = abs(rank - anchor.count)
-            return anchor.value + (
-                rank - anchor.count
-            ) / slope, 0.05 * distance + 8.0 * distance**2 / matrix.total
+        distance = abs(rank - anchor.count)
+        error = 0.002 * distance + 0.2 * distance**2 / matrix.total
+        return anchor.value + matrix.guess(rank) - matrix.guess(anchor.count), error
     return matrix.guess(rank), 0.25 * matrix.total / len(matrix.guide)
 
 
 def _propose(matrix: _PairMatrix, low: _Cut, high: _Cut, rank: int) -> float:
-    """Aim just past the wanted rank on the side that is furthest from it."""
+    """Aim at the rank when the prediction is good enough to finish next to the cut,
+    else just past it on the side that is furthest from it."""
     aim_low = (rank - low.count) >= (high.count - rank)
-    _, error = _predict(matrix, rank)
+    value, error = _predict(matrix, rank)
+    if error < FINISH_REACH / 4:
+        return value
     margin = max(ENUMERATE_PAIRS / 8, 2.0 * error)
     target = rank - margin if aim_low else rank + margin
     target = min(max(target, low.count + 1.0), high.count - 1.0)
@@ -190,12 +205,67 @@ def _band_extremes(matrix: _PairMatrix, low: _Cut, high: _Cut) -> tuple[float, f
     return float(smallest.min()), float(largest.max())
 
 
-def _select(matrix: _PairMatrix, rank: int) -> tuple[_Cut, _Cut] | float:
+def _finish_near(
+    matrix: _PairMatrix, cut: _Cut, rank: int, beyond: float | None = None, also: Sequence[int] = ()
+) -> dict[int, float] | None:
+    """The answer read off the few pairs next to one cut in every row, when they suffice.
+
+    Above a cut, row i's next values are x_i - y_j for j = start_i - 1, start_i - 2, ...
+    (ascending); below it, j = start_i, start_i + 1, ... (descending).  If the wanted
+    value is among the first FINISH_WIDTH of each row, and every row's next value
+    lies beyond it, no other pair can come between: one cut instead of a bracket.
+    ``beyond``, a value predicted to lie past the answer, spares a partition when right;
+    ranks in ``also`` on the same side and closer to the cut are answered too.
+    """
+    offset = rank - cut.count
+    if offset == 0 or abs(offset) > FINISH_REACH or not 0 < cut.count < matrix.total:
+        return None
+    # Mirror below the cut so both cases read "the k-th smallest beyond the cut".
+    sign, step, first_col = (1.0, -1, cut.start - 1) if offset > 0 else (-1.0, 1, cut.start)
+    wanted = offset if offset > 0 else 1 - offset
+    if wanted > matrix.n:
+        return None  # some row would need more than one pair: not "near" any more
+    last = matrix.m - 1
+    nearest = sign * (matrix.x - matrix.y[np.clip(first_col, 0, last)])
+    nearest[(first_col < 0) | (first_col > last)] = np.inf  # rows with nothing beyond the cut
+    # The k-th smallest of the rows' nearest values bounds the answer (those k pairs
+    # are all at or below it); only rows whose nearest value is under it matter.
+    close = None if beyond is None else nearest <= sign * beyond
+    if close is None or np.count_nonzero(close) < wanted:
+        close = nearest <= np.partition(nearest, wanted - 1)[wanted - 1]
+    rows = np.flatnonzero(close & np.isfinite(nearest))
+    if len(rows) < wanted:
+        return None
+    cols = first_col[rows, None] + step * np.arange(FINISH_WIDTH + 1)[None, :]
+    valid = (cols >= 0) & (cols <= last)
+    values = sign * (matrix.x[rows, None] - matrix.y[np.clip(cols, 0, last)])
+    inner = values[:, :-1][valid[:, :-1]]
+    # Other wanted ranks between the cut and this one come out of the same partition.
+    places = {r: (r - cut.count if offset > 0 else cut.count - r + 1) for r in (rank, *also)}
+    places = {r: k for r, k in places.items() if 1 <= k <= wanted}
+    picked = np.partition(inner, sorted({k - 1 for k in places.values()}))
+    if np.any(values[:, -1][valid[:, -1]] <= picked[wanted - 1]):
+        return None  # some row may hold more pairs in range than were read
+    return {r: float(sign * picked[k - 1]) for r, k in places.items()}
+
+
+def _beyond(matrix: _PairMatrix, cut: _Cut, rank: int) -> float:
+    """A value predicted to lie a little past ``rank``, seen from ``cut``."""
+    _, error = _predict(matrix, rank)
+    return _predict(matrix, rank + (error + 100) * (1 if cut.count < rank else -1))[0]
+
+
+def _select(matrix: _PairMatrix, rank: int, pending: Sequence[int] = ()) -> tuple[_Cut, _Cut] | dict[int, float]:
     """Narrow the bracket around ``rank`` until the band is small enough to enumerate.
 
-    Returns the bracket, or the answer itself when the whole band is one tied value.
+    Returns the bracket, or the answer itself (read next to a cut, or when the whole
+    band is one tied value).
     """
     low, high = matrix.bracket(rank)
+    for near in sorted((low, high), key=lambda c: abs(c.count - rank)):
+        finished = _finish_near(matrix, near, rank, _beyond(matrix, near, rank), pending)
+        if finished is not None:
+            return finished
     for _ in range(_MAX_ROUNDS):
         band = high.count - low.count
         if band <= ENUMERATE_PAIRS:
@@ -204,6 +274,9 @@ def _select(matrix: _PairMatrix, rank: int) -> tuple[_Cut, _Cut] | float:
         if not low.value < pivot < high.value:
             pivot = matrix.random_member(low, high)
         cut = matrix.cut(pivot)
+        finished = _finish_near(matrix, cut, rank, _beyond(matrix, cut, rank), pending)
+        if finished is not None:
+            return finished
         remaining = cut.count - low.count if cut.count >= rank else high.count - cut.count
         bracketed = bool(np.isfinite(low.value) and np.isfinite(high.value))
         if cut.count in (low.count, high.count) or (bracketed and remaining > band // 2):
@@ -212,9 +285,12 @@ def _select(matrix: _PairMatrix, rank: int) -> tuple[_Cut, _Cut] | float:
             # halving it in expectation, which bounds the number of rounds.
             smallest, largest = _band_extremes(matrix, low, high)
             if smallest == largest:
-                return smallest
+                return {r: smallest for r in (rank, *pending) if low.count < r <= high.count}
             below_largest = float(np.nextafter(largest, -np.inf))
             cut = matrix.cut(min(max(matrix.random_member(low, high), smallest), below_largest))
+        finished = _finish_near(matrix, cut, rank, _beyond(matrix, cut, rank), pending)
+        if finished is not None:
+            return finished
         if cut.count >= rank and cut.value < high.value:
             high = cut
         elif cut.count < rank and cut.value > low.value:
@@ -223,11 +299,16 @@ def _select(matrix: _PairMatrix, rank: int) -> tuple[_Cut, _Cut] | float:
 
 
 def pairwise_order_statistics(
-    x_sorted: FloatArray, y_sorted: FloatArray, ranks: Sequence[int]
+    x_sorted: FloatArray,
+    y_sorted: FloatArray,
+    ranks: Sequence[int],
+    below_zero: IntArray | None = None,
 ) -> list[float]:
     """Return the ``ranks``-th smallest (1-based) of all differences ``x_i - y_j``.
 
-    Both inputs must be sorted ascending and free of NaN.
+    Both inputs must be sorted ascending and free of NaN.  ``below_zero`` (per x_i,
+    how many y are strictly below it: what the rank-sum test already counted) is the
+    exact cut at difference 0 and saves a pass.
     """
     n, m = len(x_sorted), len(y_sorted)
     total = n * m
@@ -241,13 +322,18 @@ def pairwise_order_statistics(
     # Seeded: the random pivot only changes the path, never the answer, but a fixed
     # seed keeps the running time reproducible too.
     matrix = _PairMatrix(x_sorted, y_sorted, np.random.default_rng(0x5EED))
+    if below_zero is not None:
+        matrix.cache.append(_Cut(0.0, int(total - int(below_zero.sum())), below_zero))
     # The extreme ranks are the extreme corners of the sorted difference matrix.
     found: dict[int, float] = {1: float(x_sorted[0] - y_sorted[-1]), total: float(x_sorted[-1] - y_sorted[0])}
-    for rank in sorted(set(ranks)):
+    # Nearest to a known cut first: each answer's bracket then anchors the next prediction.
+    anchor = matrix.cache[0].count if matrix.cache else total // 2
+    for rank in sorted(set(ranks), key=lambda r: abs(r - anchor)):
         if rank not in found:
-            outcome = _select(matrix, rank)
-            if isinstance(outcome, float):
-                found[rank] = outcome
+            pending = [r for r in ranks if r not in found and r != rank]
+            outcome = _select(matrix, rank, pending)
+            if isinstance(outcome, dict):
+                found.update(outcome)
             else:
                 found.update(_pick(matrix, *outcome, ranks))
     return [found[r] for r in ranks]

@@ -34,9 +34,7 @@ def proportion_samples_needed(
     z_alpha = norm_isf(alpha / 2.0)
     z_beta = norm_isf(1.0 - power)
     mean = (p1 + p2) / 2.0
-    numerator = z_alpha * math.sqrt(2.0 * mean * (1.0 - mean)) + z_beta * math.sqrt(
-        p1 * (1.0 - p1) + p2 * (1.0 - p2)
-    )
+    numerator = z_alpha * math.sqrt(2.0 * mean * (1.0 - mean)) + z_beta * math.sqrt(p1 * (1.0 - p1) + p2 * (1.0 - p2))
     return math.ceil(numerator**2 / (p1 - p2) ** 2)
 
 
@@ -53,8 +51,16 @@ def proportion_power(baseline_rate: float, ratio: float, per_side: float, alpha:
     return norm_sf((z_alpha * null_se - abs(p1 - p2)) / alt_se)
 
 
+# A sample size is an estimate; 1000 evenly spaced order statistics of the baseline
+# give P to about 1e-3 at a fraction of the cost of all pairs of 10,000 samples.
+SUMMARY_POINTS = 1000
+
+
 def superiority_probability(baseline_sorted: NDArray[np.float64], ratio: float) -> float:
     """P(ratio * X > Y) + P(equal)/2 for X, Y drawn from the baseline sample."""
+    if len(baseline_sorted) > SUMMARY_POINTS:
+        positions = ((np.arange(SUMMARY_POINTS) + 0.5) * len(baseline_sorted) / SUMMARY_POINTS).astype(np.int64)
+        baseline_sorted = baseline_sorted[positions]
     scaled = baseline_sorted * ratio
     below = np.searchsorted(baseline_sorted, scaled, side="left")
     at_or_below = np.searchsorted(baseline_sorted, scaled, side="right")

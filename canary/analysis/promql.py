@@ -174,9 +174,7 @@ def render_query(template: str, context: QueryContext, query_name: str = "query"
     try:
         ast = _ENVIRONMENT.parse(template)
     except jinja2.TemplateSyntaxError as error:
-        raise RenderError(
-            f"query {query_name!r}: template syntax error line {error.lineno}: {error.message}"
-        ) from None
+        raise RenderError(f"query {query_name!r}: template syntax error line {error.lineno}: {error.message}") from None
     missing = _missing_variables(ast, variables)
     if missing:
         raise RenderError(f"query {query_name!r} uses undefined variable(s): {', '.join(missing)}")

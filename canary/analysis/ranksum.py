@@ -9,19 +9,21 @@ Conventions follow R's ``wilcox.test`` and scipy's ``mannwhitneyu``:
   variance and a continuity correction of one half.
 
 Sorting dominates the cost.  ``sort_samples`` sorts many equally long samples in
-one vectorised ``np.sort`` call; the statistic itself is two ``searchsorted``
-passes over the sorted arrays instead of a rank transform of the pooled sample.
+one vectorised ``np.sort`` call; the statistic itself is a linear merge of the two
+sorted arrays (``canary.analysis.merge``) instead of a rank transform of the
+pooled sample.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from canary.analysis.merge import count_less, count_not_greater
 from canary.analysis.normal import norm_sf
 from canary.analysis.wilcoxon_exact import EXACT_LIMIT, exact_two_sided_p
 
@@ -40,6 +42,8 @@ class RankSumTest:
     n_baseline: int
     has_ties: bool  # any tie in the pooled sample
     within_tie_term: float  # sum(t^3 - t) over ties inside each sample (for the CI)
+    # Per canary value, baseline values strictly below: reused by the Hodges-Lehmann selection.
+    below: NDArray[np.int64] | None = field(default=None, repr=False, compare=False)
 
     @property
     def cles(self) -> float:
@@ -72,8 +76,12 @@ def _has_repeats(values_sorted: FloatArray) -> bool:
 
 def count_below(canary_sorted: FloatArray, baseline_sorted: FloatArray) -> tuple[NDArray[np.int64], float]:
     """Per canary value, how many baseline values are strictly below; and the number of equal pairs."""
-    below = np.searchsorted(baseline_sorted, canary_sorted, side="left").astype(np.int64)
-    at_or_below = np.searchsorted(baseline_sorted, canary_sorted, side="right")
+    below = count_less(canary_sorted, baseline_sorted)
+    # Equal pairs need a second count; most data has none, which one look settles.
+    inside = below < len(baseline_sorted)
+    if not np.any(baseline_sorted[below[inside]] == canary_sorted[inside]):
+        return below, 0.0
+    at_or_below = count_not_greater(canary_sorted, baseline_sorted)
     return below, float(np.sum(at_or_below - below))
 
 
@@ -96,14 +104,14 @@ def rank_sum_test(
     within = _tie_term(canary_sorted) + _tie_term(baseline_sorted)
     has_ties = equal_pairs > 0 or within > 0
     if n < EXACT_LIMIT and m < EXACT_LIMIT and not has_ties:
-        return RankSumTest(u, exact_two_sided_p(u, n, m), None, True, n, m, False, 0.0)
+        return RankSumTest(u, exact_two_sided_p(u, n, m), None, True, n, m, False, 0.0, below)
     pooled_ties = _tie_term(np.sort(np.concatenate((canary_sorted, baseline_sorted)))) if has_ties else 0.0
     total = n + m
     variance = n * m / 12.0 * ((total + 1) - pooled_ties / (total * (total - 1)))
     deviation = u - n * m / 2.0
     if variance <= 0.0:
         # Every observation is identical: no evidence of any shift.
-        return RankSumTest(u, 1.0, 0.0, False, n, m, has_ties, within)
+        return RankSumTest(u, 1.0, 0.0, False, n, m, has_ties, within, below)
     z = (deviation - math.copysign(0.5, deviation) if deviation else 0.0) / math.sqrt(variance)
     p_value = min(1.0, 2.0 * norm_sf(abs(z)))
-    return RankSumTest(u, p_value, z, False, n, m, has_ties, within)
+    return RankSumTest(u, p_value, z, False, n, m, has_ties, within, below)

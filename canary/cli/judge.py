@@ -87,9 +87,7 @@ def resolve_policy(reference: str, policy_dirs: Sequence[Path] = ()) -> MetricPo
         if name:
             chosen = [p for p in policies if p.name == name]
             if not chosen:
-                raise InputError(
-                    f"{path} has no policy named {name!r} (it has {', '.join(p.name for p in policies)})"
-                )
+                raise InputError(f"{path} has no policy named {name!r} (it has {', '.join(p.name for p in policies)})")
             return chosen[0]
         if len(policies) != 1:
             names = ", ".join(p.name for p in policies)
@@ -128,9 +126,7 @@ def _read_json_or_lines(path: Path) -> Any:
 
 def _numbers(path: Path) -> Measurement:
     data = _read_json_or_lines(path)
-    if not isinstance(data, list) or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in data
-    ):
+    if not isinstance(data, list) or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in data):
         raise InputError(f"{path}: expected numbers, one per line or a JSON array")
     return Measurement.of(np.asarray(data, dtype=np.float64), str(path))
 
@@ -143,9 +139,7 @@ def _ratio(path: Path) -> Observation:
         errors, total = float(data["errors"]), float(data["total"])
     except (TypeError, ValueError):
         raise InputError(f"{path}: errors and total must be numbers") from None
-    return Observation.of(
-        errors=Measurement.of([errors], str(path)), total=Measurement.of([total], str(path))
-    )
+    return Observation.of(errors=Measurement.of([errors], str(path)), total=Measurement.of([total], str(path)))
 
 
 def _buckets(path: Path) -> Observation:
@@ -241,9 +235,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--canary", required=True, type=Path, help="the canary's recorded data")
     parser.add_argument("--baseline", type=Path, help="the baseline's recorded data")
     parser.add_argument("--confidence", type=float, help="override the policy's confidence (e.g. 0.98)")
-    parser.add_argument(
-        "--policy-dir", action="append", default=[], type=Path, help="where to look up policy names"
-    )
+    parser.add_argument("--policy-dir", action="append", default=[], type=Path, help="where to look up policy names")
     parser.add_argument("-o", "--output", choices=("json", "yaml"), default="json")
     parser.set_defaults(handler=run)
 

@@ -64,9 +64,7 @@ class MetricProvider(Protocol):
 
 @runtime_checkable
 class LabelledMetricProvider(MetricProvider, Protocol):
-    def query_labelled(
-        self, query: str, window: QueryWindow | None = None
-    ) -> tuple[FloatArray, tuple[Labels, ...]]:
+    def query_labelled(self, query: str, window: QueryWindow | None = None) -> tuple[FloatArray, tuple[Labels, ...]]:
         """Values with each value's series labels (histogram buckets need ``le``)."""
         ...
 

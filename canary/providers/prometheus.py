@@ -136,9 +136,7 @@ class PrometheusProvider:
             raise ProviderError("prometheus: unexpected response shape")
         return result
 
-    def query_labelled(
-        self, query: str, window: QueryWindow | None = None
-    ) -> tuple[FloatArray, tuple[Labels, ...]]:
+    def query_labelled(self, query: str, window: QueryWindow | None = None) -> tuple[FloatArray, tuple[Labels, ...]]:
         result = self._call(query, window)
         values: list[float] = []
         labels: list[Labels] = []

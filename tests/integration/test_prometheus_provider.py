@@ -65,13 +65,9 @@ def _backfill(end: float) -> OpenMetrics:
             {**labels, "code": "200"},
             [(t, v * (1 - ERROR_SHARE[track])) for t, v in total],
         )
-        data.counter(
-            "http_requests_total", {**labels, "code": "500"}, [(t, v * ERROR_SHARE[track]) for t, v in total]
-        )
+        data.counter("http_requests_total", {**labels, "code": "500"}, [(t, v * ERROR_SHARE[track]) for t, v in total])
         cumulative = np.cumsum(LATENCY_SHARE[track])
-        data.histogram(
-            "http_request_duration_seconds", labels, BOUNDS, [(t, list(v * cumulative)) for t, v in total]
-        )
+        data.histogram("http_request_duration_seconds", labels, BOUNDS, [(t, list(v * cumulative)) for t, v in total])
     return data
 
 
@@ -126,9 +122,7 @@ def test_empty_result_is_no_data(provider: PrometheusProvider) -> None:
 def test_unreachable_server_is_an_error_after_bounded_retries() -> None:
     provider = create_provider("prometheus", {"url": f"http://127.0.0.1:{free_port()}", "timeout": 2})
     waits: list[float] = []
-    measurement = measure(
-        provider, "up", retry=RetryPolicy(attempts=3, initial_backoff=0.5), sleep=waits.append
-    )
+    measurement = measure(provider, "up", retry=RetryPolicy(attempts=3, initial_backoff=0.5), sleep=waits.append)
     assert measurement.status is MeasurementStatus.ERROR
     assert measurement.attempts == 3
     assert waits == [0.5, 1.0]
@@ -147,9 +141,7 @@ def test_histogram_quantile_agrees_with_promql(provider: PrometheusProvider) -> 
     selector = f'http_request_duration_seconds_bucket{{pod="{PODS["canary"]}"}}'
     buckets = measure(provider, f"sum by (le) ({selector})", labelled=True)
     assert buckets.status is MeasurementStatus.OK
-    ours = Histogram.from_buckets(
-        {labels["le"]: v for labels, v in zip(buckets.labels, buckets.values, strict=True)}
-    )
+    ours = Histogram.from_buckets({labels["le"]: v for labels, v in zip(buckets.labels, buckets.values, strict=True)})
     for q in (0.5, 0.9, 0.95, 0.99):
         theirs = provider.query(f"histogram_quantile({q}, sum by (le) ({selector}))")
         assert histogram_quantile(q, ours) == pytest.approx(float(theirs[0]), rel=1e-12)
@@ -158,15 +150,11 @@ def test_histogram_quantile_agrees_with_promql(provider: PrometheusProvider) -> 
 def test_escaped_hostile_value_keeps_the_query_shape(provider: PrometheusProvider) -> None:
     (policy,) = [p for p in load_policies("policies") if p.name == "http-error-rate"]
     hostile = 'prod"} or vector(1) or up{x="'
-    context = QueryContext(
-        namespace=hostile, workload="web", track=Track.CANARY, pod_regex=".*", interval="10m"
-    )
+    context = QueryContext(namespace=hostile, workload="web", track=Track.CANARY, pod_regex=".*", interval="10m")
     total = measure(provider, render_queries(policy.queries, context)["total"])
     # Parsed fine (no Error) and matched no namespace literally called that (NoData).
     assert total.status is MeasurementStatus.NO_DATA
-    benign = QueryContext(
-        namespace="prod", workload="web", track=Track.CANARY, pod_regex=".*", interval="10m"
-    )
+    benign = QueryContext(namespace="prod", workload="web", track=Track.CANARY, pod_regex=".*", interval="10m")
     assert measure(provider, render_queries(policy.queries, benign)["total"]).status is MeasurementStatus.OK
 
 

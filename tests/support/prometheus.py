@@ -142,9 +142,7 @@ class PrometheusServer:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"prometheus exited with {self.process.returncode}: {self.log()}"
-                ) from None
+                raise RuntimeError(f"prometheus exited with {self.process.returncode}: {self.log()}") from None
             return False
 
     def log(self) -> str:
@@ -202,9 +200,7 @@ class PrometheusFactory:
         server = PrometheusServer(f"http://127.0.0.1:{port}", port, directory, process)
         self.servers.append(server)
         try:
-            wait_for(
-                server.ready, timeout=READY_TIMEOUT, interval=0.2, what=f"prometheus on port {port} ready"
-            )
+            wait_for(server.ready, timeout=READY_TIMEOUT, interval=0.2, what=f"prometheus on port {port} ready")
         except BaseException:
             server.stop()
             raise

@@ -50,9 +50,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("recorded")
     rng = np.random.default_rng(21)
     files = {
-        "baseline.txt": "# latency seconds\n"
-        + "\n".join(f"{v:.6f}" for v in rng.lognormal(-2, 0.3, 300))
-        + "\n",
+        "baseline.txt": "# latency seconds\n" + "\n".join(f"{v:.6f}" for v in rng.lognormal(-2, 0.3, 300)) + "\n",
         "slower.json": json.dumps(list(rng.lognormal(-1.6, 0.3, 300))),
         "similar.txt": "\n".join(f"{v:.6f}" for v in rng.lognormal(-2, 0.3, 300)),
         "few.txt": "0.1\n0.2\n",
@@ -152,9 +150,7 @@ def test_policy_dir_and_yaml_output(recorded: dict[str, Path], tmp_path: Path) -
             }
         )
     )
-    code, out, _ = _judge(
-        "--policy", "mine", "--policy-dir", tmp_path, "--canary", recorded["few.txt"], "-o", "yaml"
-    )
+    code, out, _ = _judge("--policy", "mine", "--policy-dir", tmp_path, "--canary", recorded["few.txt"], "-o", "yaml")
     result = yaml.safe_load(out)
     assert code == 0
     assert result["verdict"] == "Pass"

@@ -70,9 +70,7 @@ def _samples(values: np.ndarray, query: str = "q") -> Observation:
 
 
 def _ratio(errors: float, total: float) -> Observation:
-    return Observation.of(
-        errors=Measurement.of([errors], "errors-q"), total=Measurement.of([total], "total-q")
-    )
+    return Observation.of(errors=Measurement.of([errors], "errors-q"), total=Measurement.of([total], "total-q"))
 
 
 BASE = RNG.lognormal(0, 0.3, 400)
@@ -80,9 +78,7 @@ SLOWER = RNG.lognormal(0.3, 0.3, 400)  # about 1.35x
 
 
 def test_significant_increase_beyond_tolerance_fails_with_an_explanation() -> None:
-    result = judge_metric(
-        evaluate_metric(_policy(allowedIncrease=1.2), _samples(SLOWER, "canary-q"), _samples(BASE))
-    )
+    result = judge_metric(evaluate_metric(_policy(allowedIncrease=1.2), _samples(SLOWER, "canary-q"), _samples(BASE)))
     assert result.verdict is Verdict.FAIL
     assert result.classification is Classification.HIGH
     status = result.to_status()
@@ -156,17 +152,28 @@ def test_ratio_threshold_max_is_an_absolute_guard() -> None:
 
 
 def test_holm_correction_across_metrics() -> None:
-    # p just under alpha alone, but not once four more metrics share the family-wise error.
-    canary, baseline = _ratio(38, 2000), _ratio(20, 2000)
+    # Significant alone (one-sided p = 0.021 < 0.05), not once four more metrics share the error.
+    canary, baseline = _ratio(35, 2000), _ratio(20, 2000)
     policy = _policy("ratio", allowedIncrease=1.2, confidence=0.95)
     alone = judge_metric(evaluate_metric(policy, canary, baseline))
     assert alone.verdict is Verdict.FAIL
-    others = [
-        evaluate_metric(_policy(name=f"m{i}"), _samples(BASE), _samples(BASE[::-1] + 1e-9)) for i in range(4)
-    ]
+    assert alone.adjusted_p_value == pytest.approx(alone.evidence.p_value / 2)
+    others = [evaluate_metric(_policy(name=f"m{i}"), _samples(BASE), _samples(BASE[::-1] + 1e-9)) for i in range(4)]
     together = judge_analysis([evaluate_metric(policy, canary, baseline), *others])
     assert together.metrics[0].verdict is Verdict.PASS
-    assert together.metrics[0].adjusted_p_value == pytest.approx(min(1.0, 5 * alone.evidence.p_value))
+    assert together.metrics[0].adjusted_p_value == pytest.approx(5 * alone.evidence.p_value / 2)
+
+
+def test_directional_policies_decide_one_sided() -> None:
+    canary, baseline = _ratio(35, 2000), _ratio(20, 2000)  # two-sided p = 0.042
+    either = _policy("ratio", allowedIncrease=1.2, confidence=0.96, direction="either")
+    assert judge_metric(evaluate_metric(either, canary, baseline)).verdict is Verdict.PASS
+    increase = _policy("ratio", allowedIncrease=1.2, confidence=0.96, direction="increase")
+    assert judge_metric(evaluate_metric(increase, canary, baseline)).verdict is Verdict.FAIL
+    decrease = _policy("ratio", allowedIncrease=1.2, confidence=0.96, direction="decrease")
+    result = judge_metric(evaluate_metric(decrease, canary, baseline))
+    assert result.verdict is Verdict.PASS
+    assert result.adjusted_p_value == pytest.approx(1 - result.evidence.p_value / 2)
 
 
 def test_sequential_looks_test_at_their_share_of_alpha() -> None:
@@ -219,8 +226,7 @@ def test_status_numbers_are_finite_and_json_serialisable() -> None:
 
 def test_batch_evaluation_equals_one_by_one() -> None:
     items = [
-        (_policy(name=f"m{i}"), _samples(RNG.normal(i, 1, 300)), _samples(RNG.normal(0, 1, 300)))
-        for i in range(3)
+        (_policy(name=f"m{i}"), _samples(RNG.normal(i, 1, 300)), _samples(RNG.normal(0, 1, 300))) for i in range(3)
     ]
     items.append((_policy("ratio"), _ratio(5, 1000), _ratio(4, 1000)))
     batch = evaluate_metrics(items)

@@ -63,9 +63,7 @@ def test_empty_side_is_no_data_and_identical_or_constant_data_pass() -> None:
         (BASELINE + RNG.normal(0, 0.01, 200), Direction.EITHER, Classification.PASS),
     ],
 )
-def test_direction_limits_what_is_reported(
-    canary: np.ndarray, direction: Direction, expected: Classification
-) -> None:
+def test_direction_limits_what_is_reported(canary: np.ndarray, direction: Direction, expected: Classification) -> None:
     result = classify(canary, BASELINE, KayentaSettings(direction=direction))
     assert result.classification is expected
     assert result.shift is not None
@@ -75,9 +73,7 @@ def test_effect_size_must_reach_the_allowed_increase() -> None:
     within = classify(HIGHER, BASELINE, KayentaSettings(direction=Direction.INCREASE, allowed_increase=1.5))
     assert within.classification is Classification.PASS
     assert within.effect == pytest.approx(np.mean(HIGHER) / np.mean(BASELINE))
-    cles = classify(
-        HIGHER, BASELINE, KayentaSettings(effect_measure=EffectMeasure.CLES, allowed_increase=0.9)
-    )
+    cles = classify(HIGHER, BASELINE, KayentaSettings(effect_measure=EffectMeasure.CLES, allowed_increase=0.9))
     assert cles.classification is Classification.HIGH
     assert cles.effect > 0.9
 
@@ -104,9 +100,7 @@ def test_weighted_score_with_group_weights_and_thresholds() -> None:
     assert result.score == pytest.approx(60.0 + 50.0 * 0.2)
     assert result.verdict is ScoreVerdict.FAIL
     assert weighted_score(metrics[1:3]).verdict is ScoreVerdict.PASS
-    assert (
-        weighted_score(metrics[:3], pass_threshold=90, marginal_threshold=60).verdict is ScoreVerdict.MARGINAL
-    )
+    assert weighted_score(metrics[:3], pass_threshold=90, marginal_threshold=60).verdict is ScoreVerdict.MARGINAL
 
 
 def test_a_critical_metric_that_does_not_pass_scores_zero() -> None:

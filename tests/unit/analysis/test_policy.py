@@ -127,8 +127,6 @@ def test_threshold_and_quantile_tests_need_their_fields() -> None:
 
 def test_a_broken_file_names_itself(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text(
-        "apiVersion: rudder.dev/v1alpha1\nkind: MetricPolicy\nmetadata: {name: x}\nspec: {type: ratio}\n"
-    )
+    path.write_text("apiVersion: rudder.dev/v1alpha1\nkind: MetricPolicy\nmetadata: {name: x}\nspec: {type: ratio}\n")
     with pytest.raises(PolicyError, match=r"bad\.yaml"):
         load_policies(path)

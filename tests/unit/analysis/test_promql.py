@@ -19,9 +19,7 @@ from hypothesis import strategies as st
 
 from canary.analysis.promql import QueryContext, RenderError, Track, escape_string_content, render_query
 
-TEMPLATE = (
-    'sum(rate(http_requests_total{namespace="{{ namespace }}", pod=~"{{ pod_regex }}"}[{{ interval }}]))'
-)
+TEMPLATE = 'sum(rate(http_requests_total{namespace="{{ namespace }}", pod=~"{{ pod_regex }}"}[{{ interval }}]))'
 HOSTILE = [
     'prod"} or vector(1) or up{x="',
     "prod\n} or up",
@@ -85,9 +83,7 @@ def test_bare_values_may_be_numbers_durations_and_identifiers(value: str) -> Non
 
 @pytest.mark.parametrize("value", ["5m] or up[5m", "1 + 1", "a{b}", "x\ny", ""])
 def test_bare_values_that_could_change_the_query_are_refused(value: str) -> None:
-    with pytest.raises(
-        RenderError, match=r"outside a quoted string.*\{\{ args.v \}\}|\{\{ args.v \}\}.*outside"
-    ):
+    with pytest.raises(RenderError, match=r"outside a quoted string.*\{\{ args.v \}\}|\{\{ args.v \}\}.*outside"):
         render_query("x[{{ args.v }}]", _context(v=value))
 
 

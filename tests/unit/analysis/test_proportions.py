@@ -30,9 +30,7 @@ def test_p_value_equals_uncorrected_chi_square(e1: int, n1: int, e2: int, n2: in
 
 def test_matches_r_prop_test() -> None:
     # R: prop.test(c(30, 10), c(1000, 1000), correct = FALSE)$p.value
-    assert two_proportion_test(30, 1000, 10, 1000, 0.98).p_value == pytest.approx(
-        0.00140130158096022, rel=1e-12
-    )
+    assert two_proportion_test(30, 1000, 10, 1000, 0.98).p_value == pytest.approx(0.00140130158096022, rel=1e-12)
 
 
 @pytest.mark.parametrize(("e1", "n1", "e2", "n2"), [(30, 1000, 10, 1000), (0, 400, 3, 500), (7, 7, 2, 9)])

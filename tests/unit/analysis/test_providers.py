@@ -143,9 +143,7 @@ def test_a_slow_server_times_out_into_an_error(stub: str) -> None:
 
 def test_result_shapes(stub: str) -> None:
     provider = create_provider("prometheus", {"url": stub})
-    _Stub.responses = [
-        (200, {"status": "success", "data": {"resultType": "scalar", "result": [1.0, "2.5"]}}, 0.0)
-    ]
+    _Stub.responses = [(200, {"status": "success", "data": {"resultType": "scalar", "result": [1.0, "2.5"]}}, 0.0)]
     assert provider.query("scalar(up)").tolist() == [2.5]
     _Stub.responses = [(200, _vector([1.0, float("nan")]), 0.0)]
     values = provider.query("up")
@@ -153,9 +151,9 @@ def test_result_shapes(stub: str) -> None:
     assert np.isnan(values[1])
     _Stub.responses = [(200, _vector([3.0], key="values"), 0.0)]
     start = datetime(2024, 1, 1, tzinfo=UTC)
-    assert provider.query(
-        "up", QueryWindow(start, start + timedelta(minutes=1), timedelta(seconds=15))
-    ).tolist() == [3.0]
+    assert provider.query("up", QueryWindow(start, start + timedelta(minutes=1), timedelta(seconds=15))).tolist() == [
+        3.0
+    ]
     assert "query_range" in _Stub.seen[-1]["path"]
     assert provider.is_online()
 

@@ -1,0 +1,1 @@
+"""Benchmarks and calibration simulations of the statistical judge (``canary.analysis``)."""
