@@ -27,40 +27,29 @@ from canary.analysis import (
 from canary.analysis.sequential import SpendingFunction
 
 
-def error_rate_policy(allowed_increase: float = 1.0, confidence: float = 0.98, min_samples: int = 200) -> MetricPolicy:
+def _policy(name: str, spec: dict[str, object]) -> MetricPolicy:
     return parse_policy(
-        {
-            "apiVersion": "rudder.dev/v1alpha1",
-            "kind": "ClusterMetricPolicy",
-            "metadata": {"name": "error-rate"},
-            "spec": {
-                "type": "ratio",
-                "test": "proportion",
-                "queries": {"errors": "e", "total": "t"},
-                "allowedIncrease": allowed_increase,
-                "confidence": confidence,
-                "minSamples": min_samples,
-            },
-        }
+        {"apiVersion": "rudder.dev/v1alpha1", "kind": "ClusterMetricPolicy", "metadata": {"name": name}, "spec": spec}
     )
+
+
+def error_rate_policy(allowed_increase: float = 1.0, confidence: float = 0.98, min_samples: int = 200) -> MetricPolicy:
+    """A ratio policy; allowedIncrease 1.0 fails on any significant increase (pure alpha)."""
+    queries = {"errors": "e", "total": "t"}
+    return _policy(
+        "error-rate",
+        {"type": "ratio", "test": "proportion", "queries": queries, "allowedIncrease": allowed_increase,
+         "confidence": confidence, "minSamples": min_samples},
+    )  # fmt: skip
 
 
 def latency_policy(allowed_increase: float = 1.0, confidence: float = 0.98, min_samples: int = 20) -> MetricPolicy:
-    return parse_policy(
-        {
-            "apiVersion": "rudder.dev/v1alpha1",
-            "kind": "ClusterMetricPolicy",
-            "metadata": {"name": "latency"},
-            "spec": {
-                "type": "distribution",
-                "test": "mann-whitney",
-                "queries": {"samples": "s"},
-                "allowedIncrease": allowed_increase,
-                "confidence": confidence,
-                "minSamples": min_samples,
-            },
-        }
-    )
+    """A distribution policy judged with the rank-sum test."""
+    return _policy(
+        "latency",
+        {"type": "distribution", "test": "mann-whitney", "queries": {"samples": "s"},
+         "allowedIncrease": allowed_increase, "confidence": confidence, "minSamples": min_samples},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

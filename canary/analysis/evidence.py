@@ -83,7 +83,7 @@ def _missing(policy: MetricPolicy, canary: Observation, baseline: Observation) -
 
 
 def prepare_samples(values: FloatArray, policy: MetricPolicy) -> FloatArray:
-    """NaN strategy and optional IQR outlier removal, as configured by the policy."""
+    """NaN strategy and optional IQR outlier removal, as configured by the policy (always a new array)."""
     prepared = clean(values, policy.nan_strategy)
     if policy.remove_outliers:
         prepared = remove_outliers(prepared, OUTLIER_FACTOR)
@@ -255,7 +255,9 @@ def evaluate_metrics(
             prepare_samples(canary["samples"].values, policy),
             prepare_samples(baseline["samples"].values, policy),
         ]
-    ordered = sort_samples(prepared)
+    for array in prepared:
+        array.sort()  # prepare_samples returned fresh copies: sorting in place spares a stacked copy
+    ordered = prepared
     presorted = {index: (ordered[2 * k], ordered[2 * k + 1]) for k, index in enumerate(distribution)}
     return [evaluate_metric(p, c, b, presorted.get(i)) for i, (p, c, b) in enumerate(items)]
 
