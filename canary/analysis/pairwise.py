@@ -19,6 +19,7 @@ gives, which the tests check on random and heavily tied data.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -63,7 +64,7 @@ class _PairMatrix:
         self.rng = rng
         self.low = _Cut(-np.inf, 0, np.full(self.n, self.m, dtype=np.int64))
         self.high = _Cut(np.inf, self.total, np.zeros(self.n, dtype=np.int64))
-        self.cache: list[_Cut] = []
+        self.cache: list[_Cut] = []  # every exact cut so far, kept sorted by count
         self._guide: FloatArray | None = None
 
     @property
@@ -87,8 +88,10 @@ class _PairMatrix:
 
     def cut(self, value: float) -> _Cut:
         start = count_less(self.x - value, self.y)
-        cut = _Cut(value, int(self.total - int(start.sum())), start)
-        self.cache.append(cut)
+        return self.remember(_Cut(value, int(self.total - int(start.sum())), start))
+
+    def remember(self, cut: _Cut) -> _Cut:
+        bisect.insort(self.cache, cut, key=lambda known: known.count)
         return cut
 
     def guess(self, rank: float) -> float:
@@ -133,7 +136,7 @@ class _PairMatrix:
 
 
 def _known_cuts(matrix: _PairMatrix) -> list[_Cut]:
-    return sorted(matrix.cache, key=lambda cut: cut.count)
+    return matrix.cache
 
 
 def _predict(matrix: _PairMatrix, rank: float) -> tuple[float, float]:
@@ -205,17 +208,14 @@ def _band_extremes(matrix: _PairMatrix, low: _Cut, high: _Cut) -> tuple[float, f
     return float(smallest.min()), float(largest.max())
 
 
-def _finish_near(
-    matrix: _PairMatrix, cut: _Cut, rank: int, beyond: float | None = None, also: Sequence[int] = ()
-) -> dict[int, float] | None:
+def _finish_near(matrix: _PairMatrix, cut: _Cut, rank: int, also: Sequence[int] = ()) -> dict[int, float] | None:
     """The answer read off the few pairs next to one cut in every row, when they suffice.
 
     Above a cut, row i's next values are x_i - y_j for j = start_i - 1, start_i - 2, ...
     (ascending); below it, j = start_i, start_i + 1, ... (descending).  If the wanted
     value is among the first FINISH_WIDTH of each row, and every row's next value
     lies beyond it, no other pair can come between: one cut instead of a bracket.
-    ``beyond``, a value predicted to lie past the answer, spares a partition when right;
-    ranks in ``also`` on the same side and closer to the cut are answered too.
+    Ranks in ``also`` on the same side and closer to the cut are answered too.
     """
     offset = rank - cut.count
     if offset == 0 or abs(offset) > FINISH_REACH or not 0 < cut.count < matrix.total:
@@ -230,8 +230,9 @@ def _finish_near(
     nearest[(first_col < 0) | (first_col > last)] = np.inf  # rows with nothing beyond the cut
     # The k-th smallest of the rows' nearest values bounds the answer (those k pairs
     # are all at or below it); only rows whose nearest value is under it matter.
-    close = None if beyond is None else nearest <= sign * beyond
-    if close is None or np.count_nonzero(close) < wanted:
+    # A value predicted to lie past the answer spares a partition when it is right.
+    close = nearest <= sign * _beyond(matrix, cut, rank)
+    if np.count_nonzero(close) < wanted:
         close = nearest <= np.partition(nearest, wanted - 1)[wanted - 1]
     rows = np.flatnonzero(close & np.isfinite(nearest))
     if len(rows) < wanted:
@@ -263,7 +264,7 @@ def _select(matrix: _PairMatrix, rank: int, pending: Sequence[int] = ()) -> tupl
     """
     low, high = matrix.bracket(rank)
     for near in sorted((low, high), key=lambda c: abs(c.count - rank)):
-        finished = _finish_near(matrix, near, rank, _beyond(matrix, near, rank), pending)
+        finished = _finish_near(matrix, near, rank, pending)
         if finished is not None:
             return finished
     for _ in range(_MAX_ROUNDS):
@@ -274,7 +275,7 @@ def _select(matrix: _PairMatrix, rank: int, pending: Sequence[int] = ()) -> tupl
         if not low.value < pivot < high.value:
             pivot = matrix.random_member(low, high)
         cut = matrix.cut(pivot)
-        finished = _finish_near(matrix, cut, rank, _beyond(matrix, cut, rank), pending)
+        finished = _finish_near(matrix, cut, rank, pending)
         if finished is not None:
             return finished
         remaining = cut.count - low.count if cut.count >= rank else high.count - cut.count
@@ -288,7 +289,7 @@ def _select(matrix: _PairMatrix, rank: int, pending: Sequence[int] = ()) -> tupl
                 return {r: smallest for r in (rank, *pending) if low.count < r <= high.count}
             below_largest = float(np.nextafter(largest, -np.inf))
             cut = matrix.cut(min(max(matrix.random_member(low, high), smallest), below_largest))
-        finished = _finish_near(matrix, cut, rank, _beyond(matrix, cut, rank), pending)
+        finished = _finish_near(matrix, cut, rank, pending)
         if finished is not None:
             return finished
         if cut.count >= rank and cut.value < high.value:
@@ -323,7 +324,7 @@ def pairwise_order_statistics(
     # seed keeps the running time reproducible too.
     matrix = _PairMatrix(x_sorted, y_sorted, np.random.default_rng(0x5EED))
     if below_zero is not None:
-        matrix.cache.append(_Cut(0.0, int(total - int(below_zero.sum())), below_zero))
+        matrix.remember(_Cut(0.0, int(total - int(below_zero.sum())), below_zero))
     # The extreme ranks are the extreme corners of the sorted difference matrix.
     found: dict[int, float] = {1: float(x_sorted[0] - y_sorted[-1]), total: float(x_sorted[-1] - y_sorted[0])}
     # Nearest to a known cut first: each answer's bracket then anchors the next prediction.
