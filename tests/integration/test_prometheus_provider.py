@@ -3,6 +3,7 @@
 Pins down: instant queries give one value per series and range queries every
 point; an empty result is NoData; an unreachable server and a malformed query are
 Error measurements (retried with backoff only when transient), never exceptions;
+the helper's scrape-config mode scrapes a local exporter and stops cleanly;
 our histogram_quantile agrees with PromQL's; an escaped hostile label value keeps
 the query's shape; and the generic policy library judges a backfilled canary with
 5x the baseline's error rate as a Fail.
@@ -11,8 +12,10 @@ the query's shape; and the generic policy library judges a backfilled canary wit
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -41,6 +44,7 @@ from tests.support.prometheus import (
     now,
     prometheus_factory,  # noqa: F401
 )
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.prometheus
 
@@ -175,3 +179,40 @@ def test_policy_library_fails_a_canary_with_five_times_the_errors(provider: Prom
     assert metric.evidence.canary == pytest.approx(0.05, rel=1e-4)
     assert metric.evidence.baseline == pytest.approx(0.01, rel=1e-4)
     assert metric.to_status()["query"].count("web-canary-.*") == 2
+
+
+class _Exporter(BaseHTTPRequestHandler):
+    """A one-metric exporter: what Prometheus scrapes in the scrape-config mode."""
+
+    def do_GET(self) -> None:
+        body = b'# TYPE http_requests_total counter\nhttp_requests_total{code="200"} 42\n'
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def test_scrape_config_mode_scrapes_a_local_exporter(prometheus_factory: PrometheusFactory) -> None:  # noqa: F811
+    exporter = ThreadingHTTPServer(("127.0.0.1", 0), _Exporter)
+    thread = threading.Thread(target=exporter.serve_forever, daemon=True)
+    thread.start()
+    try:
+        target = f"127.0.0.1:{exporter.server_address[1]}"
+        server = prometheus_factory.start(
+            scrape_configs=[{"job_name": "app", "static_configs": [{"targets": [target]}]}]
+        )
+        provider = create_provider("prometheus", {"url": server.url})
+        values = wait_for(
+            lambda: provider.query('http_requests_total{job="app"}').tolist(), timeout=30, what="the first scrape"
+        )
+        assert values == [42.0]
+        server.stop()
+        assert server.process.poll() is not None
+    finally:
+        exporter.shutdown()
+        exporter.server_close()
+        thread.join(timeout=5)
