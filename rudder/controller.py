@@ -2,11 +2,18 @@
 
     rudder-controller [--controllers release,canary] [--namespace NS ... | --all-namespaces]
                       [--metrics-port 8080] [--health-port 8081]
-                      [--peering NAME [--priority N] | --standalone]
+                      [--peering NAME [--priority N|auto] [--peering-lifetime SECONDS] | --standalone]
                       [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--kubeconfig PATH]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.
+
+Peering: replicas started with the same `--peering NAME` share one kopf peering object; the live
+replica with the highest priority acts and the others stand by. kopf pauses every replica when two
+live ones share a priority, so `--priority auto` (the default) ranks replicas by start time: the
+first started outranks later ones, a new replica never preempts the acting one, and two replicas
+never tie. A replica that dies without saying goodbye is presumed dead `--peering-lifetime`
+seconds after its last keep-alive; then a standby takes over (see docs/deploy.md for the figures).
 """
 
 from __future__ import annotations
@@ -15,7 +22,10 @@ import argparse
 import asyncio
 import logging
 import os
+import random
+import re
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +36,9 @@ from prometheus_client import start_http_server
 log = logging.getLogger("rudder.controller")
 
 CONTROLLERS = ("release", "canary")
+# A namespace pattern without globs, negations or lists: one exact namespace name.
+_EXACT_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+MIN_PEERING_LIFETIME = 5
 
 
 @dataclass(frozen=True)
@@ -38,9 +51,25 @@ class ControllerConfig:
     health_port: int = 8081
     peering: str | None = None
     priority: int = 0
+    peering_lifetime: int = 15
     allow_cluster_scoped: frozenset[str] = field(default_factory=frozenset)
     resync_seconds: float = 5.0
     kubeconfig: str | None = None
+
+
+def auto_priority(started: float, tiebreak: int) -> int:
+    """Peering priority from the start time: earlier starts rank higher (millisecond resolution,
+    `tiebreak` in [0, 1000) separating replicas started in the same millisecond)."""
+    return -(int(started * 1000) * 1000 + tiebreak)
+
+
+def _priority(text: str) -> int:
+    if text == "auto":
+        return auto_priority(time.time(), random.randrange(1000))
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer nor 'auto': {text!r}") from None
 
 
 def parse_args(argv: Sequence[str]) -> ControllerConfig:
@@ -57,8 +86,13 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     election.add_argument("--peering", metavar="NAME",
                           help="kopf peering object used for leader election between replicas")
     election.add_argument("--standalone", action="store_true", help="no peering (a single replica)")
-    p.add_argument("--priority", type=int, default=int(os.environ.get("RUDDER_PRIORITY", "0")),
-                   help="peering priority; the highest live priority acts, the others wait")
+    p.add_argument("--priority", type=_priority, default=os.environ.get("RUDDER_PRIORITY", "auto"),
+                   help="peering priority; the highest live priority acts, the others stand by. "
+                        "'auto' (default): replicas rank by start time, the first started acts")
+    p.add_argument("--peering-lifetime", type=int, metavar="SECONDS",
+                   default=int(os.environ.get("RUDDER_PEERING_LIFETIME", "15")),
+                   help="how long a replica's peering keep-alive stays valid; a killed replica is replaced "
+                        f"by a standby within about this time (at least {MIN_PEERING_LIFETIME})")
     p.add_argument("--allow-cluster-scoped", action="append", default=[], metavar="KIND.GROUP",
                    help="cluster-scoped kind a Release may create (e.g. ClusterRole.rbac.authorization.k8s.io)")
     p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "5")),
@@ -69,6 +103,8 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     unknown = sorted(set(chosen) - set(CONTROLLERS))
     if unknown or not chosen:
         p.error(f"--controllers: unknown {', '.join(unknown) or 'empty list'}; choose from {', '.join(CONTROLLERS)}")
+    if args.peering_lifetime < MIN_PEERING_LIFETIME:
+        p.error(f"--peering-lifetime: at least {MIN_PEERING_LIFETIME} seconds (keep-alives are sent 5-10 s early)")
     return ControllerConfig(
         controllers=chosen,
         namespaces=tuple(args.namespace),
@@ -76,6 +112,7 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         health_port=args.health_port,
         peering=None if args.standalone else args.peering,
         priority=args.priority,
+        peering_lifetime=args.peering_lifetime,
         allow_cluster_scoped=frozenset(args.allow_cluster_scoped),
         resync_seconds=args.resync,
         kubeconfig=args.kubeconfig,
@@ -96,12 +133,9 @@ def build_registry(cfg: ControllerConfig) -> kopf.OperatorRegistry:
 
         release_handlers.register(registry, cfg)
     if "canary" in cfg.controllers:
-        try:
-            from canary import handlers as canary_handlers
-        except ImportError:  # the canary controller ships separately while it is being built
-            log.warning("the canary controller is not available in this build")
-        else:
-            canary_handlers.register(registry, cfg)
+        from canary import handlers as canary_handlers
+
+        canary_handlers.register(registry, cfg)
     return registry
 
 
@@ -116,6 +150,11 @@ def configure(settings: kopf.OperatorSettings, cfg: ControllerConfig) -> None:
     settings.peering.standalone = cfg.peering is None
     settings.peering.priority = cfg.priority
     settings.peering.mandatory = cfg.peering is not None
+    settings.peering.lifetime = cfg.peering_lifetime
+    # Restricted to named namespaces: no cluster-wide observation of namespaces and CRDs, so a
+    # namespaced install needs no cluster-scoped permission (kopf would try, and warn when refused).
+    settings.scanning.disabled = bool(cfg.namespaces) and all(
+        _EXACT_NAMESPACE.fullmatch(ns) for ns in cfg.namespaces)
     settings.execution.max_workers = 8
 
 

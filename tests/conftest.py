@@ -10,6 +10,11 @@ import pytest
 
 from tests.support import cluster as kube
 from tests.support.controller import LOG_DIR, ControllerProcess
+from tests.support.prometheus import prometheus_factory
+
+__all__ = ["prometheus_factory"]  # a session fixture shared by every test module
+
+REPO = kube.REPO
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +50,15 @@ def iso_namespace(cluster: kube.Cluster, request: pytest.FixtureRequest) -> Iter
     """A namespace the shared controller ignores."""
     prefix = "iso-" + (re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-") or "t")
     yield from kube.temp_namespace(cluster, prefix)
+
+
+@pytest.fixture(scope="session")
+def policies(cluster: kube.Cluster) -> list[str]:
+    """The ClusterMetricPolicy library of policies/, installed once."""
+    names = []
+    for path in sorted((REPO / "policies").glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for obj in cluster.apply_file(path):
+            names.append(obj.metadata.name)
+    return names

@@ -151,17 +151,18 @@ def json_patch_spec(kube: Kube, release: Mapping[str, Any], ops: list[dict[str, 
 
 
 def emit_event(
-    kube: Kube, release: Mapping[str, Any], reason: str, message: str, *, warning: bool = False
+    kube: Kube, obj: Mapping[str, Any], reason: str, message: str, *, warning: bool = False
 ) -> None:
-    """A core/v1 Event on the Release (best effort: an Event must never fail a reconcile)."""
-    meta = release["metadata"]
+    """A core/v1 Event on a Release or CanaryRelease (best effort: an Event must never fail a reconcile)."""
+    meta = obj["metadata"]
     stamp = now_iso()
     body = {
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
         "involvedObject": {
-            "apiVersion": API_VERSION, "kind": RELEASE_KIND, "name": meta["name"],
+            "apiVersion": obj.get("apiVersion", API_VERSION), "kind": obj.get("kind", RELEASE_KIND),
+            "name": meta["name"],
             "namespace": meta["namespace"], "uid": meta["uid"],
         },
         "reason": reason,
