@@ -327,9 +327,9 @@ def pairwise_order_statistics(
         matrix.remember(_Cut(0.0, int(total - int(below_zero.sum())), below_zero))
     # The extreme ranks are the extreme corners of the sorted difference matrix.
     found: dict[int, float] = {1: float(x_sorted[0] - y_sorted[-1]), total: float(x_sorted[-1] - y_sorted[0])}
-    # Nearest to a known cut first: each answer's bracket then anchors the next prediction.
-    anchor = matrix.cache[0].count if matrix.cache else total // 2
-    for rank in sorted(set(ranks), key=lambda r: abs(r - anchor)):
+    # The middle first: the interval's ends are then extrapolated from exact counts on
+    # both sides of the distribution's centre.
+    for rank in sorted(set(ranks), key=lambda r: abs(r - total // 2)):
         if rank not in found:
             pending = [r for r in ranks if r not in found and r != rank]
             outcome = _select(matrix, rank, pending)

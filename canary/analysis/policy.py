@@ -210,7 +210,11 @@ def parse_policy(obj: Mapping[str, Any]) -> MetricPolicy:
 
 
 def load_policies(path: str | Path) -> list[MetricPolicy]:
-    """Every policy in a YAML file (multi-document) or in the ``*.yaml`` files of a directory."""
+    """Every policy in a YAML file (multi-document) or in the ``*.yaml`` files of a directory.
+
+    Documents of other kinds (a ``Kustomization`` listing the library, say) are skipped;
+    a policy object that is invalid is an error naming the file.
+    """
     target = Path(path)
     files = sorted(target.glob("*.yaml")) if target.is_dir() else [target]
     policies: list[MetricPolicy] = []
@@ -224,6 +228,8 @@ def load_policies(path: str | Path) -> list[MetricPolicy]:
                 continue
             if not isinstance(document, Mapping):
                 raise PolicyError(f"{file}: expected policy objects, got {type(document).__name__}")
+            if document.get("kind") not in KINDS:
+                continue
             try:
                 policies.append(parse_policy(document))
             except PolicyError as error:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from canary.analysis.kayenta import NaNStrategy
 from canary.analysis.policy import MetricType, PolicyError, TestKind, load_policies, parse_policy
@@ -123,6 +124,12 @@ def test_threshold_and_quantile_tests_need_their_fields() -> None:
     quantile["spec"].update(test="quantile", queries={"buckets": "b"})
     with pytest.raises(PolicyError, match="quantile: required"):
         parse_policy(quantile)
+
+
+def test_other_kinds_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
+    (tmp_path / "one.yaml").write_text(yaml.safe_dump(MINIMAL))
+    assert [p.name for p in load_policies(tmp_path)] == ["errors"]
 
 
 def test_a_broken_file_names_itself(tmp_path: Path) -> None:
