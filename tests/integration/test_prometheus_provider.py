@@ -15,6 +15,7 @@ import math
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -47,6 +48,8 @@ from tests.support.prometheus import (
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.prometheus
+
+LIBRARY = Path(__file__).resolve().parents[2] / "policies"
 
 STEP = 15
 POINTS = 81  # 20 minutes of 15 s scrapes
@@ -152,7 +155,7 @@ def test_histogram_quantile_agrees_with_promql(provider: PrometheusProvider) -> 
 
 
 def test_escaped_hostile_value_keeps_the_query_shape(provider: PrometheusProvider) -> None:
-    (policy,) = [p for p in load_policies("policies") if p.name == "http-error-rate"]
+    (policy,) = [p for p in load_policies(LIBRARY) if p.name == "http-error-rate"]
     hostile = 'prod"} or vector(1) or up{x="'
     context = QueryContext(namespace=hostile, workload="web", track=Track.CANARY, pod_regex=".*", interval="10m")
     total = measure(provider, render_queries(policy.queries, context)["total"])
@@ -163,7 +166,7 @@ def test_escaped_hostile_value_keeps_the_query_shape(provider: PrometheusProvide
 
 
 def test_policy_library_fails_a_canary_with_five_times_the_errors(provider: PrometheusProvider) -> None:
-    policies = {p.name: p for p in load_policies("policies")}
+    policies = {p.name: p for p in load_policies(LIBRARY)}
     policy = policies["http-error-rate"]
     observations = {}
     for track in (Track.CANARY, Track.BASELINE):
