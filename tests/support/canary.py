@@ -28,6 +28,7 @@ spec:
     metadata:
       labels: {app: web}
     spec:
+      nodeSelector: {{ values.nodeSelector | default({}) | tojson }}
       containers:
         - name: web
           image: "registry.k8s.io/pause:{{ values.tag }}"
@@ -74,6 +75,18 @@ class Bed:
             return wait_for(check, timeout=timeout, what=f"CanaryRelease {name} phase {phase}")
         except WaitTimeout as err:
             raise WaitTimeout(f"{err}; last status seen: {seen}") from None
+
+    def annotate(self, name: str, action: str) -> None:
+        self.cluster.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, "canaryreleases", name,
+            {"metadata": {"annotations": {"rudder.dev/action": action}}})
+
+    def wait(self, name: str, predicate: Any, what: str, timeout: float = 120) -> dict[str, Any]:
+        def check() -> dict[str, Any] | None:
+            obj = self.get(name)
+            return obj if predicate(obj.get("status") or {}) else None
+
+        return wait_for(check, timeout=timeout, what=f"CanaryRelease {name}: {what}")
 
     def copies(self) -> list[str]:
         items = self.cluster.apps.list_namespaced_deployment(
