@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import os
+import re
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ KUSTOMIZATIONS = {
     "servicemonitor": DEPLOY / "overlays" / "servicemonitor",
 }
 CONTROLLER = "rudder-controller"
+DOCKERFILE = DEPLOY / "Dockerfile"
+IGNORE_FILE = DEPLOY / "Dockerfile.dockerignore"
 
 
 def kubectl() -> str:
@@ -96,7 +99,19 @@ def grants(rules: Iterable[dict[str, Any]]) -> Iterator[Grant]:
                     yield Grant(group, resource, verb, names)
 
 
-# -- the image's build context --------------------------------------------------------------------
+# -- the image ------------------------------------------------------------------------------------
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    out = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
 
 
 def dockerignore_patterns(path: Path) -> list[tuple[bool, str]]:

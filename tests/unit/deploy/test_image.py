@@ -8,22 +8,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from tests.unit.deploy.manifests import DEPLOY, REPO, build_context
-
-DOCKERFILE = DEPLOY / "Dockerfile"
-IGNORE = DEPLOY / "Dockerfile.dockerignore"
-
-
-def instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) of the Dockerfile, continuation lines joined."""
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
-    out = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line and not line.startswith("#"):
-            word, _, rest = line.partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
+from tests.unit.deploy.manifests import IGNORE_FILE, REPO, build_context, instructions
 
 
 def final_stage() -> list[tuple[str, str]]:
@@ -59,7 +44,7 @@ def test_nothing_is_fetched_and_base_images_are_pinned() -> None:
 
 
 def test_build_context_holds_what_the_install_step_needs() -> None:
-    context = build_context(REPO, IGNORE)
+    context = build_context(REPO, IGNORE_FILE)
     assert {"pyproject.toml", "README.md"} <= set(context), "pyproject.toml names README.md as the readme"
     for package in ("rudder", "canary"):
         sources = sorted(p.relative_to(REPO).as_posix() for p in (REPO / package).rglob("*.py")
