@@ -50,26 +50,31 @@ def _same_scalar(desired: Any, live: Any) -> bool:
     return left is not None and left == right
 
 
-def _walk(desired: Any, live: Any, path: Path) -> Iterator[Path]:
+# One difference: its path, the desired value and the live one (ABSENT when the live object lacks the key).
+Difference = tuple[Path, Any, Any]
+ABSENT: Any = object()
+
+
+def _walk(desired: Any, live: Any, path: Path) -> Iterator[Difference]:
     if isinstance(desired, Mapping):
         if not isinstance(live, Mapping):
-            yield path
+            yield path, desired, live
             return
         for key, value in desired.items():
             if key not in live:
                 if value not in (None, {}, []):
-                    yield (*path, key)
+                    yield (*path, key), value, ABSENT
                 continue
             yield from _walk(value, live[key], (*path, key))
     elif isinstance(desired, list):
         yield from _walk_list(desired, live, path)
     elif not _same_scalar(desired, live):
-        yield path
+        yield path, desired, live
 
 
-def _walk_list(desired: list[Any], live: Any, path: Path) -> Iterator[Path]:
+def _walk_list(desired: list[Any], live: Any, path: Path) -> Iterator[Difference]:
     if not isinstance(live, list):
-        yield path
+        yield path, desired, live
         return
     keyed = desired and all(isinstance(item, Mapping) and "name" in item for item in desired)
     if keyed:
@@ -78,17 +83,17 @@ def _walk_list(desired: list[Any], live: Any, path: Path) -> Iterator[Path]:
         for item in desired:
             found = by_name.get(item["name"])
             if found is None:
-                yield (*path, str(item["name"]))
+                yield (*path, str(item["name"])), item, ABSENT
             else:
                 yield from _walk(item, found[1], (*path, found[0]))
     elif all(isinstance(item, Mapping) for item in desired):
         if len(live) < len(desired):
-            yield path
+            yield path, desired, live
             return
         for i, item in enumerate(desired):
             yield from _walk(item, live[i], (*path, i))
     elif len(desired) != len(live) or not all(map(_same_scalar, desired, live)):
-        yield path  # scalar lists (args, command) are atomic
+        yield path, desired, live  # scalar lists (args, command) are atomic
 
 
 def _owned_paths(live: Mapping[str, Any], managers: Collection[str]) -> list[Path]:
@@ -119,6 +124,27 @@ def _render(path: Path) -> str:
     return text
 
 
+def drift_details(
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any],
+    *,
+    field_manager: str = FIELD_MANAGER,
+    respected_managers: Collection[str] = RESPECTED_MANAGERS,
+) -> tuple[tuple[str, Any, Any], ...]:
+    """`(path, desired value, live value)` for each drifted field of an existing object (the live value is
+    ABSENT when the field is missing): what `drifted_fields` reports, with the values, for `rudder diff`."""
+    others = [m for m in respected_managers if m != field_manager]
+    owned = [p for p in _owned_paths(live, others) if p]
+    body = {k: v for k, v in desired.items() if k != "status"}
+    drift = []
+    for path, want, have in _walk(body, live, ()):
+        names = tuple(p for p in path if isinstance(p, str))
+        if any(names[: len(o)] == o for o in owned):
+            continue
+        drift.append((_render(path), want, have))
+    return tuple(drift)
+
+
 def drifted_fields(
     desired: Mapping[str, Any],
     live: Mapping[str, Any] | None,
@@ -133,16 +159,8 @@ def drifted_fields(
     """
     if live is None:
         return ("(missing)",)
-    others = [m for m in respected_managers if m != field_manager]
-    owned = [p for p in _owned_paths(live, others) if p]
-    body = {k: v for k, v in desired.items() if k != "status"}
-    drift = []
-    for path in _walk(body, live, ()):
-        names = tuple(p for p in path if isinstance(p, str))
-        if any(names[: len(o)] == o for o in owned):
-            continue
-        drift.append(_render(path))
-    return tuple(drift)
+    details = drift_details(desired, live, field_manager=field_manager, respected_managers=respected_managers)
+    return tuple(path for path, _, _ in details)
 
 
 def needs_apply(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> bool:

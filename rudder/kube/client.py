@@ -192,11 +192,13 @@ class Kube:
             res, namespace=namespace, label_selector=label_selector, _request_timeout=REQUEST_TIMEOUT))
         return [_plain(item) for item in got.items]
 
-    def apply(self, obj: Mapping[str, Any], *, dry_run: bool = False, force: bool = True) -> dict[str, Any]:
-        """Server-side apply as the controller's field manager."""
+    def apply(
+        self, obj: Mapping[str, Any], *, dry_run: bool = False, force: bool = True, field_manager: str = FIELD_MANAGER
+    ) -> dict[str, Any]:
+        """Server-side apply, by default as the controller's field manager (the CLI applies as its own)."""
         res = self._require(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
-        kwargs: dict[str, Any] = {"field_manager": FIELD_MANAGER, "force_conflicts": force,
+        kwargs: dict[str, Any] = {"field_manager": field_manager, "force_conflicts": force,
                                   "_request_timeout": REQUEST_TIMEOUT}
         if dry_run:
             kwargs["dry_run"] = "All"

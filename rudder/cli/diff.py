@@ -1,0 +1,101 @@
+"""`rudder diff NAME CHART_DIR`: what `rudder upgrade` with the same arguments would change.
+
+Exit status as `kubectl diff`: 0 no differences, 1 differences, 2 or more an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from rudder.cli import options
+from rudder.cli.chartsource import desired_release
+from rudder.cli.connection import connect, resolve_namespace
+from rudder.cli.diffing import Change, ObjectDiff, diff_dict, format_diff, object_diff, release_diff
+from rudder.cli.output import dump
+from rudder.cli.releases import get_release, histories
+from rudder.cli.rendering import offline_objects, plan_offline
+from rudder.domain.history import history_inventory
+from rudder.domain.prune import inventory_of, plan_prune, stale_refs
+from rudder.kube.client import Kube, KubeError, Ref
+from rudder.models import ObjectRef
+
+EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "diff", help="show what an upgrade would change, field by field",
+        description=(__doc__ or "").split("\n\n")[0] + " Exit status: 0 no differences, 1 differences, 2 error.",
+    )
+    parser.add_argument("name", help="Release name")
+    parser.add_argument("chart_dir", metavar="CHART_DIR", help="chart directory")
+    options.add_values(parser)
+    options.add_chart_format(parser)
+    options.add_output(parser)
+    options.add_target(parser)
+    parser.set_defaults(handler=run, error_code=EXIT_ERROR)
+
+
+def run(args: argparse.Namespace) -> int:
+    target = options.target_of(args)
+    namespace = resolve_namespace(target)
+    loaded, body = desired_release(args, namespace, archive=args.archive)
+    kube = connect(target)
+    live_release = get_release(kube, namespace, args.name)
+    status = (live_release or {}).get("status") or {}
+    plan = plan_offline(body, loaded.directory, revision=int(status.get("revision") or 0) + 1)
+    desired = offline_objects(plan)
+    objects = [_compare(kube, namespace, obj) for obj in desired]
+    if live_release is not None:
+        objects.extend(_removed(kube, namespace, args.name, status.get("revision"), desired))
+    diff = release_diff((live_release or {}).get("spec"), body["spec"], objects)
+    if args.output:
+        sys.stdout.write(dump(diff_dict(diff), args.output))
+    else:
+        sys.stdout.write(format_diff(diff, f"{namespace}/{args.name}", exists=live_release is not None))
+    return EXIT_DIFFERENT if diff.changed else EXIT_SAME
+
+
+def _compare(kube: Kube, namespace: str, desired: dict[str, Any]) -> ObjectDiff:
+    ref = Ref.of(desired, namespace)
+    namespaced = kube.is_namespaced(ref.api_version, ref.kind)
+    if namespaced is None:
+        name = f"{ref.kind}/{ref.name}"
+        return ObjectDiff(name, Change.CREATE, note=f"the server does not serve {ref.kind} in {ref.api_version}")
+    if not namespaced:
+        ref = Ref(ref.api_version, ref.kind, ref.name, None)
+    try:
+        live = kube.get(ref)
+    except KubeError as err:
+        if not err.forbidden:
+            raise
+        return ObjectDiff(f"{ref.kind}/{ref.name}", Change.UNCHANGED, note=f"cannot read it: {err.message}")
+    return object_diff(desired, live)
+
+
+def _removed(kube: Kube, namespace: str, name: str, revision: Any, desired: list[dict[str, Any]]) -> list[ObjectDiff]:
+    """Live objects of the current revision that the new one no longer has: the upgrade prunes them, except
+    those annotated to be kept."""
+    current = next((h for h in histories(kube, namespace, name) if h["spec"].get("revision") == revision), None)
+    if current is None:
+        return []
+    previous = history_inventory(current["spec"])
+    live = [obj for ref in stale_refs(previous, inventory_of(desired)) if (obj := _get(kube, namespace, ref))]
+    present = {(o["kind"], o["metadata"]["name"]) for o in live}
+    plan = plan_prune(previous, inventory_of(desired), live_objects=live)
+    return [
+        ObjectDiff(f"{r.kind}/{r.name}", change, note=note)
+        for refs, change, note in ((plan.delete, Change.DELETE, "pruned"),
+                                   (plan.keep, Change.UNCHANGED, "no longer in the chart; kept by annotation"))
+        for r in refs
+        if (r.kind, r.name) in present
+    ]
+
+
+def _get(kube: Kube, namespace: str, ref: ObjectRef) -> dict[str, Any] | None:
+    namespaced = kube.is_namespaced(ref.api_version, ref.kind)
+    if namespaced is None:
+        return None
+    return kube.get(Ref(ref.api_version, ref.kind, ref.name, namespace if namespaced else None))
