@@ -465,77 +465,77 @@ def start_peer(kubeconfig: str, ns: str, identity: str) -> ControllerProcess:
     return ControllerProcess(kubeconfig, args=args, env={"POD_ID": identity}).start(LOG_DIR)
 
 
-def two_peers(cluster: Cluster, kubeconfig: str, ns: str) -> tuple[ControllerProcess, ControllerProcess]:
-    """Start `peer-a`, then (once it is in the peering) `peer-b`: a ranks first."""
-    first = start_peer(kubeconfig, ns, "peer-a")
-    wait_for(lambda: "peer-a" in peering_members(cluster, ns), timeout=30, what="peer-a's keep-alive")
-    second = start_peer(kubeconfig, ns, "peer-b")
-    wait_for(lambda: peering_members(cluster, ns) == {"peer-a", "peer-b"}, timeout=30, what="peer-b's keep-alive")
-    return first, second
+@pytest.fixture
+def acting_and_standby(cluster: Cluster, iso_namespace: str,
+                       namespaced_install: str) -> Iterator[tuple[ControllerProcess, ControllerProcess]]:
+    """`peer-a` started first, then (once it is in the peering) `peer-b`, so a ranks first; Release
+    `shop` is Ready at revision 1, and a keeps resyncing it while b has done nothing at all."""
+    ns = iso_namespace
+    started: list[ControllerProcess] = []
+    try:
+        started.append(start_peer(namespaced_install, ns, "peer-a"))
+        wait_for(lambda: "peer-a" in peering_members(cluster, ns), timeout=30, what="peer-a's keep-alive")
+        started.append(start_peer(namespaced_install, ns, "peer-b"))
+        wait_for(lambda: peering_members(cluster, ns) == {"peer-a", "peer-b"}, timeout=30,
+                 what="peer-b's keep-alive")
+        active, standby = started
+        create_release(cluster, ns, release_body("shop"))
+        wait_release(cluster, ns, "shop", phase="Ready", revision=1)
+        baseline = reconciles(active)
+        wait_for(lambda: reconciles(active) >= baseline + 3, timeout=30, what="the active replica's resyncs")
+        assert reconciles(standby) == 0, "the standby reconciled"
+        assert standby.writes() == 0, "the standby wrote"
+        yield active, standby
+    finally:
+        for proc in started:
+            proc.stop()
 
 
-def acting_alone(cluster: Cluster, ns: str, active: ControllerProcess, standby: ControllerProcess) -> None:
-    """The Release is Ready; the active replica keeps resyncing it while the standby does nothing."""
-    baseline = reconciles(active)
-    wait_for(lambda: reconciles(active) >= baseline + 3, timeout=30, what="the active replica's resyncs")
-    assert reconciles(standby) == 0, "the standby reconciled"
-    assert standby.writes() == 0, "the standby wrote"
+def seconds_until_acting(proc: ControllerProcess, since: float) -> float:
+    wait_for(lambda: reconciles(proc) > 0, timeout=LIFETIME + 30, interval=0.1, what=f"{proc.env['POD_ID']} to act")
+    return time.monotonic() - since
+
+
+def upgrade_to_revision_2(cluster: Cluster, ns: str) -> list[str]:
+    """Upgrade `shop` through whichever replica acts now; the names of its ReleaseHistory objects."""
+    patch_release(cluster, ns, "shop", {"spec": {"values": {"greeting": "hej"}}})
+    wait_release(cluster, ns, "shop", phase="Ready", revision=2)
+    return [h["metadata"]["name"] for h in histories(cluster, ns, "shop")]
 
 
 def test_one_replica_acts_and_a_standby_takes_over_after_sigkill(
-        cluster: Cluster, iso_namespace: str, namespaced_install: str) -> None:
+        cluster: Cluster, iso_namespace: str, acting_and_standby: tuple[ControllerProcess, ControllerProcess]) -> None:
     ns = iso_namespace
-    a, b = two_peers(cluster, namespaced_install, ns)
-    try:
-        create_release(cluster, ns, release_body("shop"))
-        wait_release(cluster, ns, "shop", phase="Ready", revision=1)
-        acting_alone(cluster, ns, a, b)
-        created_by_a = history_creates(a)
+    a, b = acting_and_standby
+    created_by_a = history_creates(a)
 
-        killed = time.monotonic()
-        a.kill()
-        wait_for(lambda: reconciles(b) > 0, timeout=LIFETIME + 30, interval=0.1, what="peer-b to take over")
-        takeover = time.monotonic() - killed
-        record(f"failover after SIGKILL (peering lifetime {LIFETIME}s)", takeover)
-        assert takeover <= LIFETIME + 5
+    killed = time.monotonic()
+    a.kill()
+    takeover = seconds_until_acting(b, killed)
 
-        patch_release(cluster, ns, "shop", {"spec": {"values": {"greeting": "hej"}}})
-        wait_release(cluster, ns, "shop", phase="Ready", revision=2)
-        assert [h["metadata"]["name"] for h in histories(cluster, ns, "shop")] == ["shop-v1", "shop-v2"]
-        assert created_by_a + history_creates(b) == 2, "exactly one ReleaseHistory written per revision"
-        wait_for(lambda: peering_members(cluster, ns) == {"peer-b"}, timeout=30,
-                 what="the dead peer to be cleaned from the peering")
-        assert_never_refused(a, b)
-    finally:
-        a.stop()
-        b.stop()
+    record(f"failover after SIGKILL (peering lifetime {LIFETIME}s)", takeover)
+    assert takeover <= LIFETIME + 5
+    assert upgrade_to_revision_2(cluster, ns) == ["shop-v1", "shop-v2"]
+    assert created_by_a + history_creates(b) == 2, "exactly one ReleaseHistory written per revision"
+    wait_for(lambda: peering_members(cluster, ns) == {"peer-b"}, timeout=30,
+             what="the dead peer to be cleaned from the peering")
+    assert_never_refused(a, b)
 
 
 def test_a_stopped_replica_hands_over_at_once(
-        cluster: Cluster, iso_namespace: str, namespaced_install: str) -> None:
+        cluster: Cluster, iso_namespace: str, acting_and_standby: tuple[ControllerProcess, ControllerProcess]) -> None:
     """SIGTERM (a rollout, a drain): the acting replica leaves the peering as it stops, so the standby
     does not wait for the lifetime to expire."""
-    ns = iso_namespace
-    a, b = two_peers(cluster, namespaced_install, ns)
-    try:
-        create_release(cluster, ns, release_body("shop"))
-        wait_release(cluster, ns, "shop", phase="Ready", revision=1)
-        acting_alone(cluster, ns, a, b)
+    a, b = acting_and_standby
 
-        stopped = time.monotonic()
-        a.stop()
-        wait_for(lambda: reconciles(b) > 0, timeout=LIFETIME + 30, interval=0.1, what="peer-b to take over")
-        handover = time.monotonic() - stopped
-        record("handover after SIGTERM", handover)
-        assert handover < LIFETIME / 2, "the standby did not wait for the lifetime"
+    stopped = time.monotonic()
+    a.stop()
+    handover = seconds_until_acting(b, stopped)
 
-        patch_release(cluster, ns, "shop", {"spec": {"values": {"greeting": "hej"}}})
-        wait_release(cluster, ns, "shop", phase="Ready", revision=2)
-        assert len(histories(cluster, ns, "shop")) == 2
-        assert_never_refused(a, b)
-    finally:
-        a.stop()
-        b.stop()
+    record("handover after SIGTERM", handover)
+    assert handover < LIFETIME / 2, "the standby did not wait for the lifetime"
+    assert upgrade_to_revision_2(cluster, iso_namespace) == ["shop-v1", "shop-v2"]
+    assert_never_refused(a, b)
 
 
 # -- the image ---------------------------------------------------------------------------------------
