@@ -145,8 +145,9 @@ class Kube:
                     found = self._dyn.resources.get(api_version=api_version, kind=kind)
                 except ResourceNotFoundError:
                     found = None
-        with self._lock:
-            self._resources[key] = found
+        if found is not None:  # a miss is looked up again next time: the CRD may be installed later
+            with self._lock:
+                self._resources[key] = found
         return found
 
     def is_namespaced(self, api_version: str, kind: str) -> bool | None:

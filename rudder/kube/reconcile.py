@@ -257,6 +257,10 @@ def converge(ctx: Context) -> None:
     if not ctx.spec.suspend:
         drifted = [ref for ref, obj in live.items() if ctx.cache.drifted(
             ctx.owner.uid, Ref(ref.api_version, ref.kind, ref.name, ctx.namespace), obj)]
+        if drifted and report.canary_active(ctx):
+            # A CanaryRelease drives traffic fields of this Release's objects (route weights): repairing
+            # them would undo its traffic shift. Drift repair resumes when the canary has finished.
+            drifted = []
         if drifted:
             objects = decode_manifest(history["spec"], io.history_secret_data(ctx.kube, ctx.namespace, history))
             check_and_dry_run(ctx.applier, ctx.owner, objects)

@@ -106,6 +106,19 @@ def revision_started(
     ctx.release = {**ctx.release, "status": {**ctx.status, **status}}
 
 
+CANARY_DONE = frozenset({"Promoted", "RolledBack", "Failed"})
+
+
+def canary_active(ctx: Context) -> bool:
+    """True while a CanaryRelease of this Release is running (it owns traffic until it finishes)."""
+    for canary in ctx.kube.list_objects(API_VERSION, "CanaryRelease", ctx.namespace):
+        if (canary.get("spec") or {}).get("release") != ctx.owner.name:
+            continue
+        if (canary.get("status") or {}).get("phase") not in CANARY_DONE:
+            return True
+    return False
+
+
 def read_live(ctx: Context, inventory: Sequence[ObjectRef]) -> dict[ObjectRef, dict[str, Any] | None]:
     return {ref: ctx.applier.get(Ref(ref.api_version, ref.kind, ref.name, ctx.namespace)) for ref in inventory}
 

@@ -7,6 +7,7 @@ ones, then the histories; HPA-owned replicas are left alone; many Releases recon
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_values_from_secret_stays_out_of_history_status_and_events_yet_rollback_
     secret = cluster.core.read_namespaced_secret("vault-creds", namespace)
     assert base64.b64decode(secret.data["password"]).decode() == "s3cr3t-two"
 
-    stored = json.dumps([h for h in histories(cluster, namespace, "vault")])
+    stored = json.dumps(histories(cluster, namespace, "vault"))
     status = json.dumps(get_release(cluster, namespace, "vault")["status"])
     events = json.dumps([e.message for e in events_for(cluster, namespace, "vault")])
     for text in (stored, status, events):
@@ -142,10 +143,8 @@ def test_archive_chart_source_installs_the_stateful_example_with_volumes(
                  what="StatefulSet uninstalled")
     finally:
         for i in range(2):
-            try:
+            with contextlib.suppress(ApiException):
                 cluster.core.delete_persistent_volume(f"pv-{namespace}-{i}"[:63])
-            except ApiException:
-                pass
 
 
 def test_depends_on_waits_for_ready_and_reports_cycles(

@@ -38,6 +38,10 @@ class Cluster:
         return client.AppsV1Api(self.api)
 
     @property
+    def networking(self) -> client.NetworkingV1Api:
+        return client.NetworkingV1Api(self.api)
+
+    @property
     def custom(self) -> client.CustomObjectsApi:
         return client.CustomObjectsApi(self.api)
 
