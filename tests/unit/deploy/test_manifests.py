@@ -49,11 +49,11 @@ def test_every_kustomization_builds(name: str) -> None:
 def test_base_holds_the_whole_install() -> None:
     objects = render(BASE)
     crds = {o["metadata"]["name"] for o in objects if o["kind"] == "CustomResourceDefinition"}
-    expected_crds = {doc["metadata"]["name"] for path in (REPO / "crds").glob("*.yaml") if path.stem != "kustomization"
+    expected_crds = {doc["metadata"]["name"] for path in (REPO / "crds").glob("*.yaml")
                      for doc in yaml.safe_load_all(path.read_text()) if doc}
     assert crds == expected_crds | {"clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"}
     policies = {o["metadata"]["name"] for o in objects if o["kind"] == "ClusterMetricPolicy"}
-    library = {doc["metadata"]["name"] for path in (REPO / "policies").glob("*.yaml") if path.stem != "kustomization"
+    library = {doc["metadata"]["name"] for path in (REPO / "policies").glob("*.yaml")
                for doc in yaml.safe_load_all(path.read_text()) if doc}
     assert policies == library and policies
     for kind in ("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Deployment", "Service",
@@ -68,9 +68,20 @@ def test_base_holds_the_whole_install() -> None:
 def test_directory_kustomizations_list_every_manifest_beside_them(directory: str) -> None:
     """crds/ and policies/ are included as directories; a YAML file added there must be listed too."""
     folder = REPO / directory
-    listed = yaml.safe_load((folder / "kustomization.yaml").read_text())["resources"]
-    present = sorted(p.name for p in folder.glob("*.yaml") if p.name != "kustomization.yaml")
+    listed = yaml.safe_load((folder / "Kustomization").read_text())["resources"]
+    present = sorted(p.name for p in folder.glob("*.yaml"))
     assert sorted(listed) == present
+
+
+@pytest.mark.parametrize(("directory", "kind"), [("crds", "CustomResourceDefinition"),
+                                                 ("policies", "ClusterMetricPolicy")])
+def test_kubectl_apply_f_of_the_directory_still_applies_only_its_objects(directory: str, kind: str) -> None:
+    """`kubectl apply -f crds/` (the API contract's install) reads every *.yaml, *.yml and *.json file
+    there: the kustomization must not be one of them."""
+    folder = REPO / directory
+    files = [p for p in folder.iterdir() if p.suffix in (".yaml", ".yml", ".json")]
+    docs = [doc for path in files for doc in yaml.safe_load_all(path.read_text()) if doc]
+    assert docs and {doc["kind"] for doc in docs} == {kind}
 
 
 def test_two_replicas_peer_under_the_peering_object_that_ships() -> None:
