@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.file:
         body, events = _from_file(args.file), []
     elif not args.name:
-        raise CliError("name a CanaryRelease, or give --file", code=4)
+        raise CliError("name a CanaryRelease, or give --file")
     else:
         target = target_of(args)
         namespace = resolve_namespace(target)

@@ -196,8 +196,17 @@ def weight_points(status: CanaryStatus, now: datetime) -> list[tuple[float, floa
         points.append((status.copies_created_at.timestamp(), 0.0))
     points += [(r.time.timestamp(), float(r.weight)) for r in status.analysis]
     if points:
-        points.append((now.timestamp() if status.phase.active else points[-1][0], float(status.weight)))
+        points.append((_last_change(status, now).timestamp(), float(status.weight)))
     return points
+
+
+def _last_change(status: CanaryStatus, now: datetime) -> datetime:
+    """Now for a running canary; for a finished one, when it finished (the latest condition change)."""
+    if status.phase.active or status.phase is Phase.PENDING:
+        return now
+    times = [c.last_transition_time for c in status.conditions if c.last_transition_time is not None]
+    times += [r.time for r in status.analysis]
+    return max(times) if times else now
 
 
 def _timeline(status: CanaryStatus, spec: CanarySpec | ParseError, events: Sequence[Mapping[str, Any]],

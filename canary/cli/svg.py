@@ -111,7 +111,8 @@ def _x_range(chart: Chart) -> tuple[float, float]:
         low, high = (min(xs), max(xs)) if xs else (0.0, 1.0)
     if high - low < 1:
         low, high = low - 30, high + 30  # one moment: give it some room
-    return low, high
+    pad = (high - low) * 0.04  # points and labels at the edges stay inside the frame
+    return low - pad, high + pad
 
 
 def _y_range(chart: Chart) -> tuple[float, float]:

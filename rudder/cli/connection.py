@@ -45,6 +45,12 @@ def _has_kubeconfig(target: Target) -> bool:
     return any(Path(p).is_file() for p in _kubeconfig_files(target))
 
 
+def _config_file(target: Target) -> str:
+    """The kubeconfig file(s) to load, as the client merges them (`a:b`). Always explicit: the client's own
+    default is read from $KUBECONFIG once, when it is imported."""
+    return os.pathsep.join(p for p in _kubeconfig_files(target) if Path(p).is_file())
+
+
 def _in_cluster(target: Target) -> bool:
     return not _has_kubeconfig(target) and bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
 
@@ -61,7 +67,7 @@ def resolve_namespace(target: Target) -> str:
     if not _has_kubeconfig(target):
         return DEFAULT_NAMESPACE
     try:
-        contexts, active = config.list_kube_config_contexts(config_file=target.kubeconfig)
+        contexts, active = config.list_kube_config_contexts(config_file=_config_file(target))
     except (ConfigException, OSError, ValueError):
         return DEFAULT_NAMESPACE  # an unusable kubeconfig is reported by connect(), if one is needed
     chosen = next((c for c in contexts or () if c.get("name") == target.context), None) if target.context else active
@@ -81,7 +87,7 @@ def _api_client(target: Target) -> client.ApiClient:
             "pass --kubeconfig or set KUBECONFIG"
         )
     try:
-        return config.new_client_from_config(config_file=target.kubeconfig, context=target.context)
+        return config.new_client_from_config(config_file=_config_file(target), context=target.context)
     except ConfigException as err:
         raise CliError(f"kubeconfig: {err}") from None
 

@@ -24,9 +24,10 @@ EXIT_INTERRUPTED = 130  # what a shell reports for Ctrl-C
 
 
 class CliError(Exception):
-    """A problem the user can fix; `str()` is the whole message, `code` the exit status."""
+    """A problem the user can fix; `str()` is the whole message, `code` the exit status (None: the command's
+    own error status, e.g. 1 for `rudder`, 4 for `kubectl canary`)."""
 
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+    def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(message)
         self.code = code
 
@@ -68,7 +69,7 @@ def run_guarded(command: Callable[[], int], *, error_code: int = EXIT_FAILED) ->
         return command()
     except CliError as err:
         _say(str(err))
-        return err.code if err.code != EXIT_FAILED else error_code
+        return err.code if err.code is not None else error_code
     except KubeError as err:
         _say(describe_kube_error(err))
     except ApiException as err:  # raised by discovery before the Kube wrapper can translate it

@@ -8,7 +8,7 @@ machine (`decide`), whose own view of "paused for a person" it must match."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -36,7 +36,7 @@ def timed_spec() -> dict[str, Any]:
     return spec
 
 
-def fold(observations: list[tuple[float, dict[str, Any] | None]], **waiter: Any) -> list[ExitCode | None]:
+def fold(observations: Sequence[tuple[float, dict[str, Any] | None]], **waiter: Any) -> list[ExitCode | None]:
     w = Waiter(**{"timeout": 600.0, **waiter})
     return [w.observe(b, t).code for t, b in observations]
 
@@ -152,7 +152,7 @@ def test_the_follower_retries_transient_read_errors_until_the_outcome() -> None:
     reads: Iterator[Any] = iter([
         body(PROGRESSING),
         KubeError(503, "ServiceUnavailable", "apiserver restarting"),
-        urllib3.exceptions.MaxRetryError(None, "/", reason=ConnectionRefusedError(111, "Connection refused")),
+        urllib3.exceptions.ProtocolError("Connection aborted."),
         body(ROLLED_BACK),
     ])
 
