@@ -186,7 +186,7 @@ def deploy_identity(installed: list[dict[str, Any]], cluster: Cluster,
     return token_kubeconfig(cluster, sa["namespace"], sa["name"], tmp_path_factory.mktemp("sa") / "kubeconfig")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def servicemonitor_kind(cluster: Cluster) -> Iterator[None]:
     """A stand-in for the Prometheus Operator's ServiceMonitor CRD (not part of the local cluster), with
     an open schema: enough for the API server to accept the kind in a dry-run."""
@@ -556,7 +556,7 @@ def test_image_install_step_works_in_a_clean_virtualenv(tmp_path: Path) -> None:
     env.pop("PYTHONPATH", None)
     started = time.monotonic()
     done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, check=False, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=480)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     record("image install step in a clean virtualenv", time.monotonic() - started)
 
