@@ -21,7 +21,7 @@ from canary.models import (
     parse_canary,
 )
 from rudder.cli.connection import connect, resolve_namespace
-from rudder.cli.errors import EXIT_OK
+from rudder.cli.errors import EXIT_OK, CliError
 from rudder.cli.options import add_output, target_of
 from rudder.cli.output import (
     MISSING,
@@ -46,7 +46,10 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         sys.stdout.write(dump(without_server_fields(body), args.output))
     else:
-        sys.stdout.write(format_status(body, datetime.now(UTC)))
+        try:
+            sys.stdout.write(format_status(body, datetime.now(UTC)))
+        except ParseError as err:  # a status this version cannot read (a newer controller?)
+            raise CliError(f"cannot read CanaryRelease {args.name}: {err}; see it with -o yaml") from None
     return EXIT_OK
 
 

@@ -17,7 +17,7 @@ from rudder.cli.connection import connect, resolve_namespace
 from rudder.cli.errors import EXIT_OK, CliError
 from rudder.cli.output import dump, format_duration, parse_timeout, without_server_fields
 from rudder.cli.progress import Progress, Waiting
-from rudder.cli.releases import get_release, write_release
+from rudder.cli.releases import FIELD_MANAGER, get_release, write_release
 from rudder.cli.rendering import plan_offline
 from rudder.cli.waiting import Goal, Result, wait_for_release
 from rudder.kube.client import Kube
@@ -34,6 +34,7 @@ def add_parsers(subparsers: Any) -> None:
     )
     upgrade.add_argument("-i", "--install", action="store_true", help="install the Release if it does not exist")
     for parser, handler in ((install, run_install), (upgrade, run_upgrade)):
+        parser.add_argument("--create-namespace", action="store_true", help="create the namespace if it is missing")
         parser.add_argument("name", help="Release name")
         parser.add_argument("chart_dir", metavar="CHART_DIR",
                             help="chart directory (Chart.yaml, values.yaml, templates/)")
@@ -70,12 +71,20 @@ def _deploy(args: argparse.Namespace, *, create: bool, update: bool) -> int:
     # `release.revision` can tell, and the controller renders again anyway.
     next_revision = int(status.get("revision") or 0) + 1
     plan_offline(body, loaded.directory, revision=next_revision)
+    if args.create_namespace and existing is None:
+        kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+                   field_manager=FIELD_MANAGER)
     stored = write_release(kube, body)
     generation = int(stored["metadata"].get("generation") or 0)
-    verb = "upgraded" if existing is not None else "installed"
+    verb = "installed"
+    if existing is not None:
+        unchanged = generation == int(existing["metadata"].get("generation") or 0)
+        verb = "unchanged (same chart and values)" if unchanged else "upgraded"
     if not args.wait:
         if args.output:
             sys.stdout.write(dump(without_server_fields(stored), args.output))
+        elif verb.startswith("unchanged"):
+            print(f"{where} {verb}: nothing to roll out")
         else:
             print(f"{where} {verb} (generation {generation}); the controller rolls it out. "
                   f"Follow it with: rudder status {args.name} -n {namespace}")

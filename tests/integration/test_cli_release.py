@@ -70,6 +70,8 @@ def test_install_upgrade_diff_history_rollback_and_uninstall(
     out = ok(rudder(cluster, "upgrade", "shop", WEB_APP, "-n", namespace, *FAST, "--set", "image.tag=1.28", "--wait"))
     assert "revision 2 is Ready" in out
     assert image(cluster, namespace) == "nginx:1.28"
+    again = ok(rudder(cluster, "upgrade", "shop", WEB_APP, "-n", namespace, *FAST, "--set", "image.tag=1.28"))
+    assert "unchanged (same chart and values): nothing to roll out" in again
 
     # History: a table, oldest first, the current revision marked.
     table = ok(rudder(cluster, "history", "shop", "-n", namespace)).splitlines()
