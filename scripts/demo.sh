@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# The README's first command: the local cluster, the CRDs and policies, the controllers,
-# and a demo canary. Set RUDDER_DEMO_KEEP=1 to leave the cluster up afterwards.
+# The README's first command: the local cluster, the controllers, Prometheus, the traffic simulator,
+# the example Release, then a good canary (promoted) and a bad one (rolled back), shown live.
+# RUDDER_DEMO_KEEP=1 leaves the cluster up afterwards (stop it with deploy/local/cluster.sh down).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 scripts/bootstrap.sh
-deploy/local/cluster.sh up
-export KUBECONFIG="$(deploy/local/cluster.sh kubeconfig)"
-kubectl="$(deploy/local/build.sh --print)/links/kubectl"
+deploy/local/cluster.sh up >/dev/null
+kubeconfig="$(deploy/local/cluster.sh kubeconfig)"
+kubectl="$(deploy/local/build.sh --print)/kubectl-$(. deploy/local/versions.env && echo "$KUBE_VERSION")"
 
-"$kubectl" apply --server-side -f crds/ >/dev/null
-"$kubectl" wait --for=condition=Established --timeout=60s -f crds/ >/dev/null
-if compgen -G "policies/*.yaml" >/dev/null; then
-  "$kubectl" apply --server-side -f policies/ >/dev/null
-fi
-"$kubectl" get crds -l '!x' -o name | grep rudder.dev
+cleanup() {
+  if [[ "${RUDDER_DEMO_KEEP:-}" != "1" ]]; then
+    deploy/local/cluster.sh down >/dev/null 2>&1 || true
+  else
+    echo "The cluster stays up: export KUBECONFIG=$kubeconfig (deploy/local/cluster.sh down stops it)"
+  fi
+}
+trap cleanup EXIT
 
-echo
-echo "The cluster is up with Rudder's CRDs installed:"
-echo "  export KUBECONFIG=$KUBECONFIG"
-echo "  $kubectl get releases,canaryreleases -A"
+export PATH="$PWD/.venv/bin:$PATH"
+python scripts/demo.py --kubeconfig "$kubeconfig" --kubectl "$kubectl" "$@"

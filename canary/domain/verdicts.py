@@ -2,7 +2,8 @@
 
 - Pass: the step may complete once its duration has passed; the step's latest analysis must be a Pass.
 - Fail: counted; more than `failureLimit` failures, or a failed critical metric, rolls back.
-- Inconclusive / NoData: `onInconclusive` pause | rollback | extend (at most `maxExtensions` times per step,
+- Inconclusive / NoData: while the step has not held for its duration, keep holding (data accumulates over
+  the step); after that, `onInconclusive` pause | rollback | extend (at most `maxExtensions` times per step,
   then pause).
 - Error (the judge could not measure): never counted as a failure; more than CONSECUTIVE_ERROR_LIMIT errors
   in a row in this step pause, or roll back when `onInconclusive` is rollback.
@@ -62,7 +63,11 @@ def judge(ctx: Ctx, status: CanaryStatus, outcome: AnalysisOutcome) -> CanarySta
             return rollback(ctx, status, "AnalysisFailed", message, restore=False)
         return replace(status, message=f"{message} ({failures} of {analysis.failure_limit} tolerated)")
     if record.verdict in (Verdict.INCONCLUSIVE, Verdict.NO_DATA):
-        return _inconclusive(ctx, status, analysis, f"analysis {record.verdict.value} at {where}{detail}")
+        message = f"analysis {record.verdict.value} at {where}{detail}"
+        if _holding(ctx, status):
+            # Data accumulates over the step: an early look without enough of it just waits for the next.
+            return replace(status, message=f"{message}; gathering more data")
+        return _inconclusive(ctx, status, analysis, message)
     if record.verdict is Verdict.ERROR:
         errors = errors_in_a_row(status)
         message = f"analysis could not measure at {where} ({errors} errors in a row){detail}"
@@ -72,6 +77,13 @@ def judge(ctx: Ctx, status: CanaryStatus, outcome: AnalysisOutcome) -> CanarySta
             return rollback(ctx, status, "AnalysisError", message, restore=False)
         return pause(ctx, status, "AnalysisError", message)
     return replace(status, message=f"analysis passed at {where}")
+
+
+def _holding(ctx: Ctx, status: CanaryStatus) -> bool:
+    """True while the current weight step has not yet held for its duration."""
+    steps = ctx.spec.steps
+    step = steps[status.step] if 0 <= status.step < len(steps) else None
+    return isinstance(step, WeightStep) and ctx.since(status.step_started_at) < step.duration
 
 
 def _inconclusive(ctx: Ctx, status: CanaryStatus, analysis: AnalysisSpec, message: str) -> CanaryStatus | list[Action]:

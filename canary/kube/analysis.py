@@ -35,7 +35,7 @@ from canary.kube.metrics import ANALYSIS_SECONDS, VERDICTS
 from canary.models import AnalysisRecord, CanarySpec, MetricResult, Verdict
 from canary.models import Track as DomainTrack
 from canary.providers import MetricProvider, QueryWindow, create_provider, measure
-from rudder.kube.client import Kube, Ref
+from rudder.kube.client import Kube, KubeError, Ref
 from rudder.models import API_VERSION
 
 TRACK = {"canary": Track.CANARY, "baseline": Track.BASELINE, "primary": Track.PRIMARY}
@@ -52,7 +52,12 @@ class PolicyLookup:
 def find_policy(kube: Kube, namespace: str, name: str) -> PolicyLookup:
     """MetricPolicy in the namespace, else ClusterMetricPolicy (the contract's lookup order)."""
     for kind, ns in (("MetricPolicy", namespace), ("ClusterMetricPolicy", None)):
-        obj = kube.get(Ref(API_VERSION, kind, name, ns))
+        try:
+            obj = kube.get(Ref(API_VERSION, kind, name, ns))
+        except KubeError as err:
+            if not err.forbidden:
+                raise
+            continue  # a namespaced install may not read cluster-scoped policies: the message says so below
         if obj is not None:
             try:
                 return PolicyLookup(parse_policy(obj))

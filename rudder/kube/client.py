@@ -116,9 +116,9 @@ class Kube:
         if known is not None:
             return known
         api = client.ApiClient(self.api.configuration)
+        # No Impersonate-Group: the API server then derives the ServiceAccount's own groups
+        # (system:serviceaccounts, system:serviceaccounts:<ns>), as for its token.
         api.set_default_header("Impersonate-User", user)
-        # The groups a ServiceAccount token would carry, so group bindings apply too.
-        api.set_default_header("Impersonate-Group", "system:serviceaccounts")
         clone = Kube(api, user=user)
         with self._lock:
             return self._impersonated.setdefault(user, clone)

@@ -88,13 +88,14 @@ def test_inconclusive_with_pause_pauses_and_never_promotes(verdict: Verdict) -> 
     world.run(until=in_phase("Paused"))
     world.now += timedelta(hours=3)
     world.run(until=lambda w: w.now > T0 + timedelta(hours=4))
-    # Then it waits for a person at the step it could not judge, and never promotes
+    # Then it holds the step for its full duration (4 looks, data accumulating), then waits for a person
+    # at the step it could not judge, and never promotes
     status = world.parsed_status
     assert world.phase() == "Paused"
     assert status.paused_reason == "Inconclusive"
     assert status.verdict is verdict
     assert status.step == 0
-    assert len(world.analyses) == 1
+    assert len(world.analyses) == 4
     assert not promoted_or_touched(world)
 
 
@@ -114,11 +115,11 @@ def test_inconclusive_with_extend_extends_the_step_a_bounded_number_of_times() -
     )
     # When it runs
     world.run(until=in_phase("Paused", "Promoting", "RolledBack"))
-    # Then it analyses again twice more, then stops to ask a person; it never promotes
+    # Then after the step's 4 looks it analyses again twice more, then stops to ask a person; never promotes
     status = world.parsed_status
     assert world.phase() == "Paused"
     assert status.paused_reason == "ExtensionsExhausted"
-    assert len(world.analyses) == 3
+    assert len(world.analyses) == 6
     assert status.extensions == 3
     assert not promoted_or_touched(world)
 

@@ -192,7 +192,7 @@ def test_namespaced_role_grants_only_what_the_cluster_role_grants_in_a_namespace
     assert role - peering <= cluster
     cluster_only = {g.resource for g in cluster - role}
     assert cluster_only == {"customresourcedefinitions", "namespaces", "clusterkopfpeerings",
-                            "clustermetricpolicies", "groups"}
+                            "clustermetricpolicies"}
 
 
 def test_servicemonitor_overlay_scrapes_the_metrics_port() -> None:

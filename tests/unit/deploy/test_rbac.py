@@ -87,10 +87,7 @@ def test_sensitive_grants_are_narrow(name: str) -> None:
     watched = {(g.group, g.resource) for g in granted if g.verb == "watch"}
     assert watched <= WATCHED
     impersonation = {(g.group, g.resource, g.names) for g in granted if g.verb == "impersonate"}
-    expected = {("", "serviceaccounts", ())}
-    if name == "base":
-        expected.add(("", "groups", ("system:serviceaccounts",)))
-    assert impersonation == expected
+    assert impersonation == {("", "serviceaccounts", ())}
     assert not {g for g in granted if g.resource.startswith(("clusterroles", "clusterrolebindings"))}
     assert all(not g.names for g in granted if g.verb != "impersonate")
 
