@@ -106,13 +106,16 @@ def test_timeout_fails_and_atomic_restores_last_ready_revision(
 
     # Revision 2 can never be scheduled: past its timeout it fails and revision 1 comes back.
     patch_release(cluster, namespace, "atom", {"spec": {"values": {"nodeSelector": {"nowhere": "true"}}}})
-    wait_for(lambda: len(histories(cluster, namespace, "atom")) == 2, timeout=30, what="revision 2")
+    def phases() -> list[tuple[int, str | None]]:
+        return [(h["spec"]["revision"], (h.get("status") or {}).get("phase"))
+                for h in histories(cluster, namespace, "atom")]
+
+    # Revision 2 fails its deadline and is marked Failed; revision 1 is current again.
+    wait_for(lambda: phases() == [(1, "Deployed"), (2, "Failed")], timeout=120, what="revision 2 Failed")
     rel = wait_release(cluster, namespace, "atom", phase="Ready", revision=1, timeout=120)
 
     assert rel["spec"]["values"] == {} or "nodeSelector" not in rel["spec"].get("values", {})
-    phases = [(h["spec"]["revision"], (h.get("status") or {}).get("phase"))
-              for h in histories(cluster, namespace, "atom")]
-    assert phases == [(1, "Deployed"), (2, "Failed")]
+    assert phases() == [(1, "Deployed"), (2, "Failed")]
     dep = cluster.apps.read_namespaced_deployment("atom-web", namespace)
     assert not dep.spec.template.spec.node_selector
 
