@@ -78,7 +78,7 @@ def test_canary_killed_after_fork_mid_step_and_mid_promotion_promotes_once(
         })
 
         # Kill point 1: right after the fork.
-        wait_for(lambda: bed.copies(), timeout=60, interval=0.05, what="copies created")
+        wait_for(bed.copies, timeout=60, interval=0.05, what="copies created")
         restart(own_controller)
         # Kill point 2: mid-step, after an analysis was recorded.
         bed.wait("phoenix", lambda s: bool(s.get("analysis")), "an analysis recorded")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -67,11 +68,13 @@ def start_or_connect() -> Cluster:
     started = False
     kubeconfig = os.environ.get("KUBECONFIG", "")
     if not kubeconfig:
+        # A cluster that was already up (say, left by `RUDDER_DEMO_KEEP=1 make demo`) is reused and kept.
+        already_up = subprocess.run([str(CLUSTER_SH), "status"], capture_output=True, check=False).returncode == 0
         subprocess.run([str(CLUSTER_SH), "up"], check=True, stdout=subprocess.DEVNULL)
         kubeconfig = subprocess.run(
             [str(CLUSTER_SH), "kubeconfig"], check=True, capture_output=True, text=True
         ).stdout.strip()
-        started = os.environ.get("RUDDER_KEEP_CLUSTER", "") == ""
+        started = not already_up and os.environ.get("RUDDER_KEEP_CLUSTER", "") == ""
     api = config.new_client_from_config(config_file=kubeconfig)
     return Cluster(kubeconfig=kubeconfig, api=api, started_here=started)
 
@@ -113,8 +116,25 @@ def temp_namespace(cluster: Cluster, prefix: str) -> Iterator[str]:
     try:
         yield name
     finally:
+        release_finalizers(cluster, name)
         try:
             cluster.core.delete_namespace(name)
         except ApiException as exc:
             if exc.status != 404:
                 raise
+
+
+def release_finalizers(cluster: Cluster, namespace: str) -> None:
+    """Drop the controllers' finalizers so the namespace can go even where no controller runs any more
+    (tests that stop their own controller); its objects are garbage-collected with the namespace."""
+    for plural in ("canaryreleases", "releases"):
+        try:
+            items = cluster.custom.list_namespaced_custom_object("rudder.dev", "v1alpha1", namespace, plural)["items"]
+        except ApiException:
+            continue
+        for item in items:
+            if item["metadata"].get("finalizers"):
+                with contextlib.suppress(ApiException):
+                    cluster.custom.patch_namespaced_custom_object(
+                        "rudder.dev", "v1alpha1", namespace, plural, item["metadata"]["name"],
+                        {"metadata": {"finalizers": None}})
