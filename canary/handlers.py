@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import kopf
 
+from canary.kube.execute import forget_metrics
 from canary.kube.reconcile import reconcile
 from rudder.kube.client import Kube, KubeError
 from rudder.kube.metrics import RECONCILE_ERRORS
@@ -57,6 +58,7 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
         if event.get("type") == "DELETED":
             with guard:
                 locks.pop(uid, None)
+            forget_metrics(namespace, name)
             return
         try:
             run(namespace, name, uid, blocking=False)

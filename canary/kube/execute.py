@@ -3,6 +3,7 @@ prefix of a decision is a safe place to stop; the next reconcile decides again f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,9 +27,9 @@ from canary.domain.actions import (
     SetRouterWeight,
 )
 from canary.domain.labels import CANARY_LABEL
-from canary.kube.metrics import PHASE, STEP, WEIGHT
+from canary.kube.metrics import PHASE, STEP, STEP_SECONDS, WEIGHT
 from canary.kube.observe import WORKLOAD_KINDS, Gathered, canary_ref
-from canary.models import ACTION_ANNOTATION, Phase, status_to_dict
+from canary.models import ACTION_ANNOTATION, CanaryStatus, Phase, status_to_dict
 from canary.routers import Apply, Change, Delete, Patch
 from rudder.kube import release_io
 from rudder.kube.client import Kube, Ref
@@ -95,8 +96,11 @@ def _remove_action(kube: Kube, gathered: Gathered, value: str) -> None:
     kube.patch(canary_ref(meta["namespace"], meta["name"]), patch)
 
 
-def _record_metrics(namespace: str, name: str, action: PatchStatus) -> None:
+def _record_metrics(namespace: str, name: str, action: PatchStatus, before: CanaryStatus) -> None:
     status = action.status
+    if before.step_started_at is not None and (status.step != before.step or status.phase != before.phase) \
+            and before.phase is Phase.PROGRESSING:
+        STEP_SECONDS.observe(max(0.0, (utcnow() - before.step_started_at).total_seconds()))
     for phase in Phase:
         PHASE.labels(namespace=namespace, canary=name, phase=phase.value).set(1 if status.phase is phase else 0)
     WEIGHT.labels(namespace=namespace, canary=name).set(status.weight or 0)
@@ -139,7 +143,7 @@ def execute(kube: Kube, gathered: Gathered, actions: tuple[Action, ...]) -> Outc
                        {"spec": {"rollbackTo": {"revision": action.revision}}})
         elif isinstance(action, PatchStatus):
             kube.patch(canary_ref(namespace, name), {"status": status_to_dict(action.status)}, subresource="status")
-            _record_metrics(namespace, name, action)
+            _record_metrics(namespace, name, action, gathered.parsed.status)
         elif isinstance(action, RemoveActionAnnotation):
             _remove_action(kube, gathered, action.value)
         elif isinstance(action, EmitEvent):
@@ -153,6 +157,16 @@ def execute(kube: Kube, gathered: Gathered, actions: tuple[Action, ...]) -> Outc
 
 def _event(kube: Kube, body: Mapping[str, Any], action: EmitEvent) -> None:
     release_io.emit_event(kube, body, action.reason, action.message, warning=action.type.value == "Warning")
+
+
+def forget_metrics(namespace: str, name: str) -> None:
+    """Drop a deleted CanaryRelease's series, so dashboards do not show it forever."""
+    for phase in Phase:
+        with contextlib.suppress(KeyError):
+            PHASE.remove(namespace, name, phase.value)
+    for gauge in (WEIGHT, STEP):
+        with contextlib.suppress(KeyError):
+            gauge.remove(namespace, name)
 
 
 def utcnow() -> datetime:

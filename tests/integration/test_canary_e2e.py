@@ -55,6 +55,13 @@ def test_good_version_is_promoted_through_the_release(
         image = cluster.apps.read_namespaced_deployment("web", namespace).spec.template.spec.containers[0].image
         assert image.endswith(":3.9")
 
+        # The controller's own metrics follow the canary.
+        metrics = controller.metrics()
+        assert metrics[f'rudder_canary_phase{{canary="web-good",namespace="{namespace}",phase="Promoted"}}'] == 1
+        assert metrics['rudder_canary_metric_verdicts_total{metric="http-error-rate",verdict="Pass"}'] >= 1
+        assert metrics["rudder_canary_analysis_seconds_count"] >= 1
+        assert metrics["rudder_canary_step_seconds_count"] >= 1
+
 
 def test_error_rate_regression_is_rolled_back_in_the_first_analysed_step(
     cluster: Cluster, namespace: str, controller: ControllerProcess, policies: list[str],
