@@ -7,38 +7,31 @@ removes the copies before the object may go.
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import TYPE_CHECKING, Any
 
 import kopf
 
 from canary.kube.execute import forget_metrics
 from canary.kube.reconcile import reconcile
+from rudder.kopfkit import GROUP, VERSION, ObjectLocks, register_level_triggered
 from rudder.kube.client import Kube, KubeError
 from rudder.kube.metrics import RECONCILE_ERRORS
 
 if TYPE_CHECKING:
     from rudder.controller import ControllerConfig
 
-log = logging.getLogger("rudder.canary.handlers")
 
-GROUP, VERSION, PLURAL = "rudder.dev", "v1alpha1", "canaryreleases"
+PLURAL = "canaryreleases"
 
 
 def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
     """Register the CanaryRelease handlers into `registry`."""
     kube = Kube.from_environment(cfg.kubeconfig)
-    guard = threading.Lock()
-    locks: dict[str, threading.Lock] = {}
+    locks = ObjectLocks()
 
-    def lock_for(uid: str) -> threading.Lock:
-        with guard:
-            return locks.setdefault(uid, threading.Lock())
-
-    def run(namespace: str, name: str, uid: str, *, blocking: bool) -> bool:
+    def run(namespace: str, name: str, uid: str, blocking: bool) -> bool:
         """Reconcile once; True when the finalizer may be released."""
-        lock = lock_for(uid)
+        lock = locks.get(uid)
         if not lock.acquire(blocking=blocking):
             return False
         try:
@@ -52,27 +45,14 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
         finally:
             lock.release()
 
-    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    def on_event(event: kopf.RawEvent, namespace: str | None, name: str, uid: str, **_: Any) -> None:
-        assert namespace is not None
-        if event.get("type") == "DELETED":
-            with guard:
-                locks.pop(uid, None)
-            forget_metrics(namespace, name)
-            return
-        try:
-            run(namespace, name, uid, blocking=False)
-        except kopf.TemporaryError as err:
-            log.info("%s/%s: will retry on the next resync: %s", namespace, name, err)
+    def forget(namespace: str, name: str, uid: str) -> None:
+        locks.drop(uid)
+        forget_metrics(namespace, name)
 
-    @kopf.timer(GROUP, VERSION, PLURAL, interval=cfg.resync_seconds, registry=registry, backoff=2,
-                when=lambda meta, **_: not meta.get("deletionTimestamp"))
-    def resync(namespace: str | None, name: str, uid: str, **_: Any) -> None:
-        assert namespace is not None
-        run(namespace, name, uid, blocking=True)
+    register_level_triggered(registry, PLURAL, resync_seconds=cfg.resync_seconds, run=run, forget=forget)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, backoff=1)
     def on_delete(namespace: str | None, name: str, uid: str, **_: Any) -> None:
         assert namespace is not None
-        if not run(namespace, name, uid, blocking=True):
+        if not run(namespace, name, uid, True):
             raise kopf.TemporaryError("rolling back before the CanaryRelease may go", delay=1)

@@ -8,13 +8,12 @@ reconciled twice at the same time while many Releases reconcile concurrently.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from typing import TYPE_CHECKING, Any
 
 import kopf
 
+from rudder.kopfkit import GROUP, VERSION, ObjectLocks, register_level_triggered
 from rudder.kube import finalize
 from rudder.kube.applier import FieldsetCache
 from rudder.kube.client import Kube, KubeError
@@ -24,35 +23,18 @@ from rudder.kube.reconcile import Settings, reconcile
 if TYPE_CHECKING:
     from rudder.controller import ControllerConfig
 
-log = logging.getLogger("rudder.handlers")
 
-GROUP, VERSION, PLURAL = "rudder.dev", "v1alpha1", "releases"
-
-
-class _Locks:
-    """One lock per Release uid."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-
-    def get(self, uid: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(uid, threading.Lock())
-
-    def drop(self, uid: str) -> None:
-        with self._guard:
-            self._locks.pop(uid, None)
+PLURAL = "releases"
 
 
 def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
     """Register the Release handlers into `registry`."""
     kube = Kube.from_environment(cfg.kubeconfig)
     cache = FieldsetCache()
-    locks = _Locks()
+    locks = ObjectLocks()
     settings = Settings(allow_cluster_scoped=cfg.allow_cluster_scoped)
 
-    def run(namespace: str, name: str, uid: str, *, blocking: bool) -> None:
+    def run(namespace: str, name: str, uid: str, blocking: bool) -> None:
         lock = locks.get(uid)
         if not lock.acquire(blocking=blocking):
             return  # another path is reconciling this Release right now; it sees the same state
@@ -69,23 +51,11 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
             RECONCILE_SECONDS.observe(time.monotonic() - started)
             lock.release()
 
-    @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-    def on_event(event: kopf.RawEvent, namespace: str | None, name: str, uid: str, **_: Any) -> None:
-        assert namespace is not None  # Releases are namespaced
-        if event.get("type") == "DELETED":
-            locks.drop(uid)
-            cache.forget(uid)
-            return
-        try:
-            run(namespace, name, uid, blocking=False)
-        except kopf.TemporaryError as err:
-            log.info("%s/%s: will retry on the next resync: %s", namespace, name, err)
+    def forget(namespace: str, name: str, uid: str) -> None:
+        locks.drop(uid)
+        cache.forget(uid)
 
-    @kopf.timer(GROUP, VERSION, PLURAL, interval=cfg.resync_seconds, registry=registry, backoff=2,
-                when=lambda meta, **_: not meta.get("deletionTimestamp"))
-    def resync(namespace: str | None, name: str, uid: str, **_: Any) -> None:
-        assert namespace is not None
-        run(namespace, name, uid, blocking=True)
+    register_level_triggered(registry, PLURAL, resync_seconds=cfg.resync_seconds, run=run, forget=forget)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, backoff=2)
     def on_delete(body: kopf.Body, uid: str, **_: Any) -> None:
