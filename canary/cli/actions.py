@@ -34,6 +34,14 @@ HELP = {
     Action.RETRY: "start a rolled-back or failed canary again from the beginning",
 }
 REFUSALS = ("ActionIgnored", "UnknownAction")
+# Where each action takes a canary once performed (canary.domain.manual), or soon after by itself.
+EFFECTS: Mapping[Action, frozenset[str]] = {
+    Action.PROMOTE: frozenset({"Promoting", "Promoted"}),
+    Action.ABORT: frozenset({"RollingBack", "RolledBack"}),
+    Action.PAUSE: frozenset({"Paused"}),
+    Action.RESUME: frozenset({"Progressing", "Promoting", "Promoted"}),
+    Action.RETRY: frozenset({"Pending", "Initializing", "Progressing"}),
+}
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -72,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
                        f"{ACTION_ANNOTATION}={action.value} (is the canary controller running?)",
                        code=int(ExitCode.TIMEOUT))
     refusal = _refusal(kube, namespace, args.name, action, requested_at)
-    if refusal:
+    if refusal and not performed(action, before, outcome.value):
         raise CliError(f"{where}: the controller refused {action.value}: {refusal}", code=int(ExitCode.FAILED))
     phase = ((outcome.value or {}).get("status") or {}).get("phase") or "-"
     print(f"{where}: {action.value} done; phase {phase}")
@@ -86,6 +94,17 @@ def _handled(body: Mapping[str, Any] | None, action: Action) -> Waiting | Finish
     if annotations.get(ACTION_ANNOTATION) == action.value:
         return Waiting(f"waiting for the controller to {action.value}")
     return Finished(body)
+
+
+def performed(action: Action, before: Mapping[str, Any], after: Mapping[str, Any] | None) -> bool:
+    """Whether the status shows `action` carried out since `before`: an accepted action records itself in
+    `status.lastAction` and moves the phase to its effect; a refusal changes neither. A refusal can still follow
+    a performed action: the request decided a second time, against the status that already shows its effect
+    ("pause: already Paused"), after a controller restart or handover between the status write and the
+    annotation's removal, or by a second controller. That request was done, not refused."""
+    old, new = (before.get("status") or {}), ((after or {}).get("status") or {})
+    return (new.get("lastAction") == action.value and new.get("phase") != old.get("phase")
+            and new.get("phase") in EFFECTS[action])
 
 
 def _refusal(kube: Kube, namespace: str, name: str, action: Action, since: datetime) -> str:

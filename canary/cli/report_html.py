@@ -33,7 +33,9 @@ from rudder.cli.output import MISSING, format_duration, format_number, parse_tim
 
 CANARY, BASELINE, WEIGHT = "#d9480f", "#1c7ed6", "#5f3dc4"
 BAD, GOOD, NEUTRAL = "#e03131", "#2f9e44", "#868e96"
-REGRESSIONS = ("High", "Low")
+# A metric that regressed: the controller records the verdict Fail (status.analysis[].metrics[].verdict, the
+# contract's Pass | Fail | Inconclusive | NoData | Error); High and Low, the judge's classifications, are read too.
+REGRESSIONS = ("Fail", "High", "Low")
 _OUTCOME_CLASS = {
     Phase.PROMOTED: "good", Phase.ROLLED_BACK: "bad", Phase.FAILED: "bad", Phase.ROLLING_BACK: "bad",
     Phase.PAUSED: "wait",
@@ -118,7 +120,7 @@ def _banner(parsed: ParsedCanary) -> str:
 
 
 def failing_results(status: CanaryStatus) -> list[tuple[AnalysisRecord, MetricResult]]:
-    """The metrics that regressed (High or Low) in the latest analysis that had any regression."""
+    """The metrics that regressed (Fail, or High or Low) in the latest analysis that had any regression."""
     for record in reversed(status.analysis):
         bad = [(record, m) for m in record.metrics if m.verdict in REGRESSIONS]
         if bad:

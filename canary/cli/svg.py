@@ -193,8 +193,15 @@ def _polyline(series: Series, px: Callable[[float], float], py: Callable[[float]
         coords.append((px(x_end), coords[-1][1]))  # the last value holds until the end of the axis
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     dash = ' stroke-dasharray="5 4"' if series.dashed else ""
-    return (f'<polyline points="{path}" fill="none" stroke="{series.color}" stroke-width="2"{dash}>'
+    line = (f'<polyline points="{path}" fill="none" stroke="{series.color}" stroke-width="2"{dash}>'
             f"<title>{escape(series.label)}</title></polyline>")
+    if series.step:
+        return line
+    # A dot per measurement: a line through one point draws nothing (a canary rolled back at its first
+    # analysis), and the dots show where each analysis was taken.
+    dots = "".join(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="2.5" fill="{series.color}">'
+                   f"<title>{escape(series.label)} {escape(format_number(y))}</title></circle>" for x, y in points)
+    return line + dots
 
 
 def _legend(chart: Chart, plot_w: int) -> str:

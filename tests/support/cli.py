@@ -1,10 +1,12 @@
-"""Running the real command lines against the test cluster, and driving a CanaryRelease's status by hand
-(the status subresource), as the canary controller would, for tests of `kubectl canary wait` and friends."""
+"""Running the real command lines against the test cluster (and the pipeline example, in a pipeline job's
+environment), and driving a CanaryRelease's status by hand (the status subresource), as the canary controller
+would, for tests of `kubectl canary wait` and friends that need states on demand."""
 
 from __future__ import annotations
 
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import threading
@@ -21,6 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 RUDDER = (sys.executable, "-m", "rudder.cli.main")
 KUBECTL_CANARY = (sys.executable, "-m", "canary.cli.main")
 CANARIES = "canaryreleases"
+# The kubectl a pipeline job would have: the one on PATH, else the local control plane's own build of it.
+KUBECTL = shutil.which("kubectl") or str(Path.home() / ".cache" / "rudder" / "bin" / "kubectl-v1.37.2")
 
 
 def cli_env(cluster: Cluster, **extra: str) -> dict[str, str]:
@@ -31,6 +35,18 @@ def run(command: Sequence[str], cluster: Cluster, *args: str, timeout: float = 1
     """Run a command line to completion; its exit code, stdout and stderr are in the result."""
     return subprocess.run([*command, *args], cwd=REPO, env=cli_env(cluster), capture_output=True, text=True,
                           timeout=timeout, check=False)
+
+
+def pipeline_env(cluster: Cluster, bin_dir: Path, **extra: str) -> dict[str, str]:
+    """A pipeline job's environment: kubectl on PATH and `kubectl-canary` next to it, where the job's
+    `pip install` would put it (a launcher of this checkout's entry point), so `kubectl canary` finds the plugin."""
+    assert Path(KUBECTL).exists(), f"no kubectl at {KUBECTL} (deploy/local/cluster.sh up builds one)"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    plugin = bin_dir / "kubectl-canary"
+    plugin.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m canary.cli.main "$@"\n')
+    plugin.chmod(0o755)
+    named = {} if Path(KUBECTL).name == "kubectl" else {"KUBECTL": KUBECTL}
+    return cli_env(cluster, PATH=f"{bin_dir}:{Path(KUBECTL).parent}:/usr/bin:/bin", **named, **extra)
 
 
 @dataclass
