@@ -35,9 +35,9 @@ def namespace(cluster: kube.Cluster, request: pytest.FixtureRequest) -> Iterator
 
 @pytest.fixture(scope="session")
 def controller(cluster: kube.Cluster) -> Iterator[ControllerProcess]:
-    """The real controller entry point, watching every namespace except `iso-*` ones (tests that
-    kill or replace the controller run their own in an `iso-` namespace)."""
-    proc = ControllerProcess(cluster.kubeconfig, args=["--namespace", "!iso-*"])
+    """The real controller entry point, watching only this session's namespaces (tests that kill or
+    replace the controller run their own in an `iso-` namespace)."""
+    proc = ControllerProcess(cluster.kubeconfig, args=["--namespace", f"{kube.SESSION_PREFIX}*"])
     proc.start(LOG_DIR)
     try:
         yield proc
@@ -48,8 +48,8 @@ def controller(cluster: kube.Cluster) -> Iterator[ControllerProcess]:
 @pytest.fixture
 def iso_namespace(cluster: kube.Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
     """A namespace the shared controller ignores."""
-    prefix = "iso-" + (re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-") or "t")
-    yield from kube.temp_namespace(cluster, prefix)
+    prefix = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-") or "t"
+    yield from kube.temp_namespace(cluster, prefix, isolated=True)
 
 
 @pytest.fixture(scope="session")

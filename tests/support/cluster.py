@@ -105,9 +105,16 @@ def install_crds(cluster: Cluster) -> None:
     wait_for(established, timeout=60, what="CRDs to be Established")
 
 
-def temp_namespace(cluster: Cluster, prefix: str) -> Iterator[str]:
-    """Create a uniquely named namespace, yield it, delete it afterwards."""
-    name = f"{prefix[:40].rstrip('-')}-{uuid.uuid4().hex[:6]}".lower()
+# Namespaces of this test session start with this, so the session's controller works only on its own
+# namespaces even when other sessions share the cluster (their controllers never touch ours).
+SESSION_PREFIX = f"s{uuid.uuid4().hex[:4]}-"
+
+
+def temp_namespace(cluster: Cluster, prefix: str, *, isolated: bool = False) -> Iterator[str]:
+    """Create a uniquely named namespace, yield it, delete it afterwards. `isolated` namespaces are outside
+    the session controller's pattern (tests that run their own controller there)."""
+    lead = "iso-" if isolated else SESSION_PREFIX
+    name = f"{lead}{prefix[:36].rstrip('-')}-{uuid.uuid4().hex[:6]}".lower()
     cluster.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     wait_for(
         lambda: cluster.core.read_namespaced_service_account("default", name),
