@@ -34,6 +34,9 @@ def on_action(ctx: Ctx) -> list[Action]:
     status = replace(ctx.status, last_action=request.action.value)
     outcome = _HANDLERS[request.action](ctx, status)
     if isinstance(outcome, str):
+        if ctx.status.last_action == request.action.value:
+            # Performed already (a restart between the status write and the annotation removal): just finish.
+            return [done]
         return [EmitEvent(EventType.WARNING, "ActionIgnored", f"{request.action.value}: {outcome}"), done]
     return [*outcome, done]
 
