@@ -31,7 +31,7 @@ KUBECTL = shutil.which("kubectl") or str(Path.home() / ".cache" / "rudder" / "bi
 def pipeline_env(cluster: Cluster, tmp_path: Path) -> dict[str, str]:
     """kubectl on PATH, and kubectl-canary next to it as a pipeline's `pip install` would put it."""
     if not Path(KUBECTL).exists():
-        pytest.skip("no kubectl binary")
+        pytest.fail(f"no kubectl binary at {KUBECTL}: run scripts/bootstrap.sh (deploy/local/build.sh builds it)")
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     plugin = bin_dir / "kubectl-canary"

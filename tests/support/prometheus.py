@@ -230,7 +230,7 @@ class PrometheusFactory:
 def prometheus_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusFactory]:
     """Start real Prometheus servers; all are stopped when the session ends."""
     if not prometheus_available():
-        pytest.skip("the prometheus and promtool binaries are not installed")
+        pytest.fail("the prometheus and promtool binaries are not installed: run scripts/bootstrap.sh")
     factory = PrometheusFactory(tmp_path_factory.mktemp("prometheus"))
     try:
         yield factory

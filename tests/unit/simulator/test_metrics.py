@@ -4,7 +4,6 @@ parser and Prometheus's own promtool accept, and series that vanish with their p
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
 import pytest
@@ -88,10 +87,8 @@ def test_routing_gauges_and_series_disappear_with_their_pod() -> None:
     assert not any(dict(labels).get("pod") == POD.name for _, labels in samples(store))
 
 
-needs_promtool = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
 
 
-@needs_promtool
 def test_promtool_accepts_the_exposition() -> None:
     store = MetricStore("shop")
     store.record(Request("web", POD, 200, 0.01))
