@@ -62,3 +62,42 @@ def policies(cluster: kube.Cluster) -> list[str]:
         for obj in cluster.apply_file(path):
             names.append(obj.metadata.name)
     return names
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    from tests.support.corpus import CLASSES
+
+    for item in items:
+        for mark in item.iter_markers("corpus"):
+            if not mark.args or mark.args[0] not in CLASSES:
+                raise pytest.UsageError(f"{item.nodeid}: corpus class must be one of {CLASSES}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the bad-input corpus by class: how many cases ran and how many held."""
+    counts: dict[str, list[int]] = {}
+    for outcome in ("passed", "failed", "error"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", "call") != "call" and outcome != "error":
+                continue
+            cls = getattr(report, "user_properties", None) and dict(report.user_properties).get("corpus")
+            if cls:
+                counts.setdefault(cls, [0, 0])
+                counts[cls][0] += 1
+                counts[cls][1] += outcome == "passed"
+    if not counts:
+        return
+    terminalreporter.section("bad-input corpus")
+    for cls in sorted(counts):
+        ran, held = counts[cls]
+        terminalreporter.write_line(f"{cls:10s} {held:4d} held of {ran:4d}")
+    total_ran = sum(c[0] for c in counts.values())
+    total_held = sum(c[1] for c in counts.values())
+    terminalreporter.write_line(f"{'total':10s} {total_held:4d} held of {total_ran:4d}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    mark = item.get_closest_marker("corpus")
+    if mark is not None:
+        item.user_properties.append(("corpus", mark.args[0]))
