@@ -10,6 +10,7 @@ import pytest
 
 from tests.support import cluster as kube
 from tests.support.controller import LOG_DIR, ControllerProcess
+from tests.support.corpus import CLASSES
 from tests.support.prometheus import prometheus_factory
 
 __all__ = ["prometheus_factory"]  # a session fixture shared by every test module
@@ -65,8 +66,6 @@ def policies(cluster: kube.Cluster) -> list[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    from tests.support.corpus import CLASSES
-
     for item in items:
         for mark in item.iter_markers("corpus"):
             if not mark.args or mark.args[0] not in CLASSES:
