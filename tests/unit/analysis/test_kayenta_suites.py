@@ -6,8 +6,10 @@ the scorer and detector cases below); ``canary.analysis.kayenta`` must give
 Kayenta's answer on every Mann-Whitney classifier case and every scorer case.
 The three MeanInequalityClassifier cases are recorded in the data but not run:
 that classifier (Kayenta's benchmarking baseline) is not offered here.  Also
-pinned: the p01/p99 guard keeps a slow tail that plain Tukey fences delete, and
-the CLES effect defaults to Kayenta's 0.5.
+pinned: the p01/p99 guard keeps a slow tail that plain Tukey fences delete (in the
+judge's ``removeOutliers`` too), the CLES effect defaults to Kayenta's 0.5, ties at
+the bound are decided by the rank-sum test there, and the head of the agreement
+sweep agrees with a root-finding reference of Kayenta's classifier.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench.analysis.kayenta_sweep import make_case, reference
+from canary.analysis.evidence import prepare_samples
 from canary.analysis.kayenta import (
     EffectMeasure,
     KayentaSettings,
@@ -30,6 +34,7 @@ from canary.analysis.kayenta import (
     remove_outliers,
     weighted_score,
 )
+from canary.analysis.policy import parse_policy
 from canary.analysis.verdicts import Classification, Direction, ScoreVerdict
 
 SUITE = json.loads((Path(__file__).parent / "data" / "kayenta_classifier_suite.json").read_text())
@@ -242,6 +247,19 @@ def test_the_percentile_guard_keeps_a_slow_tail_that_tukey_fences_delete() -> No
     assert classify(canary, baseline, settings).classification is Classification.HIGH
 
 
+def test_the_judges_outlier_removal_keeps_the_slow_tail_too() -> None:
+    canary, _ = _slow_tail()
+    spec = {"type": "distribution", "test": "mann-whitney", "queries": {"samples": "s"}, "removeOutliers": True}
+    policy = parse_policy(
+        {"apiVersion": "rudder.dev/v1alpha1", "kind": "ClusterMetricPolicy", "metadata": {"name": "p"}, "spec": spec}
+    )
+    kept = prepare_samples(canary, policy)
+    assert len(canary) - len(kept) <= 0.011 * len(canary)
+    tail = np.count_nonzero(canary > 3.0)
+    assert tail > 0.06 * len(canary)
+    assert np.count_nonzero(kept > 3.0) >= tail - 0.011 * len(canary)
+
+
 def test_guard_never_removes_more_than_plain_fences() -> None:
     rng = np.random.default_rng(3)
     for _ in range(50):
@@ -270,3 +288,13 @@ def test_tied_data_with_a_zero_estimate_is_judged_by_the_rank_sum_test_at_the_bo
     assert result.shift.estimate == 0.0
     assert result.classification is Classification.HIGH
     assert classify(baseline, baseline[::-1].copy(), KayentaSettings()).classification is Classification.PASS
+
+
+def test_agrees_with_a_root_finding_reference_of_kayentas_classifier() -> None:
+    # The fast version of bench/analysis/kayenta_sweep.py: with a tight solver tolerance the
+    # reference's interval ends are the exact ones, and every case of the seeded sweep's head agrees.
+    rng, noise = np.random.default_rng(20261202), np.random.default_rng(20261203)
+    for _ in range(40):
+        case = make_case(rng)
+        ours = classify(case.canary, case.baseline, case.settings).classification
+        assert ours is Classification(reference(case.canary, case.baseline, case.settings, noise, 1e-12))
