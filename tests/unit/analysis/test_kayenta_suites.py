@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.analysis.kayenta_sweep import make_case, reference
 from canary.analysis.evidence import prepare_samples
@@ -298,3 +300,21 @@ def test_agrees_with_a_root_finding_reference_of_kayentas_classifier() -> None:
         case = make_case(rng)
         ours = classify(case.canary, case.baseline, case.settings).classification
         assert ours is Classification(reference(case.canary, case.baseline, case.settings, noise, 1e-12))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(5, 120), st.integers(5, 120), st.floats(-1.5, 1.5))
+def test_without_ties_the_decision_is_the_intervals(seed: int, n: int, m: int, shift: float) -> None:
+    # Continuous data: "the test at the bound rejects" is exactly "the interval's end lies beyond the bound".
+    rng = np.random.default_rng(seed)
+    canary, baseline = rng.normal(shift, 1.0, n), rng.normal(0.0, 1.0, m)
+    free = KayentaSettings(effect_measure=EffectMeasure.CLES, allowed_increase=0.0, allowed_decrease=1.0)
+    result = classify(canary, baseline, free)
+    assert result.shift is not None
+    bound = free.tolerance * abs(result.shift.estimate)
+    expected = Classification.PASS
+    if result.shift.ci_low > bound:
+        expected = Classification.HIGH
+    elif result.shift.ci_high < -bound:
+        expected = Classification.LOW
+    assert result.classification is expected
