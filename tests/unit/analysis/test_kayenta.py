@@ -4,7 +4,8 @@ Pins down Kayenta's rules so teams migrating from it get the same answers: NaN
 removal or replacement by zero, IQR outlier fences, NoData on an empty side, Pass
 on identical data or a single distinct value, High/Low from the Mann-Whitney
 interval against +/- tolerance * |estimate| gated by direction and effect size,
-critical deviations, and the weighted group score with critical failures scoring 0.
+critical deviations, and the weighted group score with critical failures scoring 0 and
+no-data groups counting as 100 (Kayenta's agreement on its own suites: test_kayenta_suites.py).
 """
 
 from __future__ import annotations
@@ -94,11 +95,13 @@ def test_weighted_score_with_group_weights_and_thresholds() -> None:
         ScoredMetric("cpu", Classification.NO_DATA, ("system",)),
     ]
     result = weighted_score(metrics, {"errors": 60.0})
-    # latency group scores 50 and shares the unweighted 40% with the no-data system group.
+    # latency group scores 50 and shares the unweighted 40% with the no-data system group, which
+    # reports 0 but counts as 100 in the sum (Kayenta: no data is no evidence of harm).
     assert result.group_scores == {"latency": 50.0, "errors": 100.0, "system": 0.0}
     assert result.no_data_groups == ("system",)
-    assert result.score == pytest.approx(60.0 + 50.0 * 0.2)
-    assert result.verdict is ScoreVerdict.FAIL
+    assert result.score == pytest.approx(60.0 + 50.0 * 0.2 + 100.0 * 0.2)
+    assert result.verdict is ScoreVerdict.MARGINAL
+    assert weighted_score(metrics[:1] + metrics[3:]).verdict is ScoreVerdict.FAIL
     assert weighted_score(metrics[1:3]).verdict is ScoreVerdict.PASS
     assert weighted_score(metrics[:3], pass_threshold=90, marginal_threshold=60).verdict is ScoreVerdict.MARGINAL
 

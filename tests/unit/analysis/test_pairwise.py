@@ -13,14 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from canary.analysis import pairwise
+from canary.analysis import pairwise, pairwise_general
 from canary.analysis.pairwise import pairwise_median, pairwise_order_statistics
 
 
 @pytest.fixture
 def select_always(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pairwise, "BRUTE_FORCE_PAIRS", 0)
-    monkeypatch.setattr(pairwise, "ENUMERATE_PAIRS", 64)
+    monkeypatch.setattr(pairwise_general, "ENUMERATE_PAIRS", 64)
 
 
 def _brute(x: np.ndarray, y: np.ndarray, ranks: list[int]) -> list[float]:

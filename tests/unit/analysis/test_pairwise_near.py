@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from canary.analysis import pairwise
+from canary.analysis import pairwise, pairwise_cuts, pairwise_general, pairwise_near
 from canary.analysis.hodges_lehmann import _asymptotic_ranks
 from canary.analysis.merge import count_less
 from canary.analysis.pairwise import pairwise_order_statistics
@@ -29,22 +29,22 @@ from canary.analysis.ranksum import rank_sum_test
 def select_small(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small inputs go through the selection, and the estimate samples only some rows."""
     monkeypatch.setattr(pairwise, "BRUTE_FORCE_PAIRS", 0)
-    monkeypatch.setattr(pairwise, "ENUMERATE_PAIRS", 64)
-    monkeypatch.setattr(pairwise, "SAMPLED_ROWS", 37)
-    pairwise._sampled_rows.cache_clear()
+    monkeypatch.setattr(pairwise_general, "ENUMERATE_PAIRS", 64)
+    monkeypatch.setattr(pairwise_near, "SAMPLED_ROWS", 37)
+    pairwise_near._sampled_rows.cache_clear()
 
 
 @pytest.fixture
 def general_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Records every rank handed to the general path."""
     calls: list[int] = []
-    select = pairwise._select
+    select = pairwise.select
 
-    def spy(matrix: pairwise._PairMatrix, rank: int, pending: list[int] | tuple[int, ...] = ()) -> object:
+    def spy(matrix: pairwise_general.PairMatrix, rank: int, pending: list[int] | tuple[int, ...] = ()) -> object:
         calls.append(rank)
         return select(matrix, rank, pending)
 
-    monkeypatch.setattr(pairwise, "_select", spy)
+    monkeypatch.setattr(pairwise, "select", spy)
     return calls
 
 
@@ -113,7 +113,7 @@ def test_discrete_data_is_left_to_the_general_path(general_calls: list[int]) -> 
 @pytest.mark.usefixtures("select_small")
 def test_reads_deeper_than_allowed_fall_back_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
     # Every row holds several pairs next to the cut: a one-deep read cannot finish.
-    monkeypatch.setattr(pairwise, "READ_DEPTH", 1)
+    monkeypatch.setattr(pairwise_cuts, "READ_DEPTH", 1)
     rng = np.random.default_rng(2)
     x = np.sort(rng.normal(size=300))
     y = np.sort(np.repeat(rng.normal(size=60), 5) + rng.normal(scale=1e-9, size=300))
@@ -159,7 +159,7 @@ def test_rounding_case_is_real() -> None:
 
 def test_cuts_agree_with_computed_differences() -> None:
     x, y, value = _rounding_case()
-    cut, first_below = pairwise._Cutter(x, y).cut(value)
+    cut, first_below = pairwise_cuts.Cutter(x, y).cut(value)
     differences = np.subtract.outer(x, y)
     on_or_below = np.arange(len(y))[None, :] >= cut.start[:, None]
     assert differences[on_or_below].max() <= value <= differences[~on_or_below].min()
@@ -184,6 +184,6 @@ def test_selection_is_exact_on_rounding_prone_data(near_path: bool, monkeypatch:
 def test_few_rows_against_many_columns_use_binary_search() -> None:
     rng = np.random.default_rng(4)
     x, y = np.sort(rng.normal(size=30)), np.sort(rng.normal(size=2000))
-    assert not pairwise._Cutter(x, y).merging
+    assert not pairwise_cuts.Cutter(x, y).merging
     ranks = _interval_ranks(x, y)
     assert pairwise_order_statistics(x, y, ranks) == _brute(x, y, ranks)
