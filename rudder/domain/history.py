@@ -111,7 +111,8 @@ def history_secret_body(
 def history_record(body: Mapping[str, Any]) -> HistoryRecord:
     """The decision-relevant facts of a stored ReleaseHistory object."""
     phase_text = nested(body, "status", "phase")
-    phase = HistoryPhase(phase_text) if phase_text in {p.value for p in HistoryPhase} else None
+    phase = HistoryPhase(phase_text) if isinstance(phase_text, str) and phase_text in {
+        p.value for p in HistoryPhase} else None
     raw_stamps = nested(body, "status", "deployedAt")
     stamps = [parse_time(t) for t in raw_stamps if isinstance(t, str)] if isinstance(raw_stamps, list) else []
     revision = nested(body, "spec", "revision")
