@@ -134,6 +134,15 @@ def _owned_by(body: Mapping[str, Any], owner: ReleaseIdentity) -> bool:
     )
 
 
+def is_owned_history(body: Mapping[str, Any], owner: ReleaseIdentity) -> bool:
+    """Owned by the Release (uid, namespace, name) with a usable revision: what a reader without the key
+    (the CLI) can check. The controller also verifies the signature (`verify_history`)."""
+    spec = body.get("spec")
+    return (metadata_of(body).get("namespace") == owner.namespace and _owned_by(body, owner)
+            and isinstance(spec, Mapping) and spec.get("release") == owner.name
+            and history_revision(body) is not None)
+
+
 def history_revision(body: Mapping[str, Any]) -> int | None:
     """spec.revision when it is a positive integer, else None."""
     spec = body.get("spec")
