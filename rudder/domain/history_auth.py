@@ -36,12 +36,14 @@ class HistoryKeyError(Exception):
 
 @dataclass(frozen=True)
 class HistoryKey:
-    """The controller's history signing key; its bytes never appear in repr or logs."""
+    """The controller's history signing key, and retired keys still accepted when verifying (rotation);
+    their bytes never appear in repr or logs."""
 
     secret: bytes = field(repr=False)
+    retired: tuple[bytes, ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
-        if len(self.secret) < MIN_KEY_BYTES:
+        if any(len(k) < MIN_KEY_BYTES for k in (self.secret, *self.retired)):
             raise HistoryKeyError(f"the history signing key must be at least {MIN_KEY_BYTES} bytes")
 
     @property
@@ -78,11 +80,14 @@ def _message(namespace: str, name: str, release_uid: str, spec: Any, digest: str
     }).encode()
 
 
-def signature(key: HistoryKey, body: Mapping[str, Any], release_uid: str, digest: str) -> str:
-    """The signature annotation value for a ReleaseHistory object."""
+def signature(
+    key: HistoryKey, body: Mapping[str, Any], release_uid: str, digest: str, *, secret: bytes | None = None
+) -> str:
+    """The signature annotation value for a ReleaseHistory object (under `secret`, default the signing key)."""
     meta = metadata_of(body)
-    mac = hmac.new(key.secret, _message(str(meta.get("namespace", "")), str(meta.get("name", "")),
-                                        release_uid, body.get("spec"), digest), hashlib.sha256)
+    message = _message(str(meta.get("namespace", "")), str(meta.get("name", "")), release_uid,
+                       body.get("spec"), digest)
+    mac = hmac.new(key.secret if secret is None else secret, message, hashlib.sha256)
     return f"{SIGNATURE_SCHEME}:{mac.hexdigest()}"
 
 
@@ -178,9 +183,12 @@ def verify_history(
         return Verdict(Trust.UNSIGNED,
                        f"ReleaseHistory {name} carries no signature (written before history signing, or "
                        "forged); it is not used")
-    digest = annotations.get(PAYLOAD_DIGEST_ANNOTATION, "")
-    expected = signature(key, body, owner.uid, str(digest))
-    if not isinstance(stored, str) or not hmac.compare_digest(stored.encode(), expected.encode()):
+    digest = str(annotations.get(PAYLOAD_DIGEST_ANNOTATION, ""))
+    valid = isinstance(stored, str) and any(
+        hmac.compare_digest(stored.encode(), signature(key, body, owner.uid, digest, secret=k).encode())
+        for k in (key.secret, *key.retired)
+    )
+    if not valid:
         return Verdict(Trust.FORGED,
                        f"ReleaseHistory {name} has an invalid signature (altered or forged); it is not used")
     return Verdict(Trust.AUTHENTIC)

@@ -4,7 +4,8 @@ The key must be something a tenant cannot read or write: a Secret in the control
 (the default in a cluster: `<namespace>/rudder-history-key`), or a file on the controller's host (the
 default outside a cluster: `$XDG_STATE_HOME/rudder/history.key`, next to the operator's kubeconfig).
 Both are created with 32 random bytes when missing; concurrent replicas converge on whichever was
-created first.
+created first. Rotation: the new key signs; retired keys (Secret data keys `retired-*`, or further lines
+of the key file) still verify the histories written under them.
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ def key_from_file(path: Path) -> HistoryKey:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_hex(MIN_KEY_BYTES) + "\n")
     try:
-        material = path.read_bytes().rstrip(b"\n")
+        lines = [line for line in path.read_bytes().split(b"\n") if line]
     except OSError as exc:
         raise HistoryKeyError(f"history key file {path}: {exc.strerror}") from exc
-    if len(material) < MIN_KEY_BYTES:
-        raise HistoryKeyError(f"history key file {path}: shorter than {MIN_KEY_BYTES} bytes "
-                              "(a file being written by another process? start again)")
-    return HistoryKey(material)
+    if not lines or any(len(line) < MIN_KEY_BYTES for line in lines):
+        raise HistoryKeyError(f"history key file {path}: each key line must hold at least {MIN_KEY_BYTES} "
+                              "bytes (a file being written by another process? start again)")
+    return HistoryKey(lines[0], tuple(lines[1:]))
 
 
 def key_from_secret(kube: Kube, namespace: str, name: str) -> HistoryKey:
@@ -68,15 +69,18 @@ def key_from_secret(kube: Kube, namespace: str, name: str) -> HistoryKey:
                 secret = kube.get(ref)
     except KubeError as err:
         raise HistoryKeyError(f"history key Secret {namespace}/{name}: {err.message}") from err
-    encoded = ((secret or {}).get("data") or {}).get(SECRET_KEY)
-    try:
-        material = base64.b64decode(str(encoded), validate=True) if encoded else b""
-    except binascii.Error as exc:
-        raise HistoryKeyError(f"history key Secret {namespace}/{name}: data.{SECRET_KEY} is not base64") from exc
-    if len(material) < MIN_KEY_BYTES:
-        raise HistoryKeyError(f"history key Secret {namespace}/{name}: data.{SECRET_KEY} must hold at least "
-                              f"{MIN_KEY_BYTES} bytes")
-    return HistoryKey(material)
+    data = (secret or {}).get("data") or {}
+    keys = [SECRET_KEY, *sorted(k for k in data if k.startswith("retired-"))]
+    material: list[bytes] = []
+    for field_name in keys:
+        try:
+            material.append(base64.b64decode(str(data.get(field_name) or ""), validate=True))
+        except binascii.Error as exc:
+            raise HistoryKeyError(f"history key Secret {namespace}/{name}: data.{field_name} is not base64") from exc
+        if len(material[-1]) < MIN_KEY_BYTES:
+            raise HistoryKeyError(f"history key Secret {namespace}/{name}: data.{field_name} must hold at least "
+                                  f"{MIN_KEY_BYTES} bytes")
+    return HistoryKey(material[0], tuple(material[1:]))
 
 
 def load_history_key(kube: Kube, key_file: str | None, key_secret: str | None) -> HistoryKey:
