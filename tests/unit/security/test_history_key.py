@@ -27,7 +27,8 @@ def test_a_missing_key_file_is_created_private_and_reused(tmp_path: Path) -> Non
 
 
 @pytest.mark.corpus("history")
-@pytest.mark.parametrize("content", [b"", b"short\n", b"k" * 32 + b"\nshort\n"], ids=["empty", "short", "short retired"])
+@pytest.mark.parametrize("content", [b"", b"short\n", b"k" * 32 + b"\nshort\n"],
+                         ids=["empty", "short", "short retired"])
 def test_an_unusable_key_file_stops_the_controller_with_a_message(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "history.key"
     path.write_bytes(content)
