@@ -13,7 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rudder.domain.history import history_secret_body
-from rudder.domain.history_auth import HistoryKey, Screened, screen_histories, sign_history, verify_history
+from rudder.domain.history_auth import (
+    SIGNATURE_ANNOTATION,
+    HistoryKey,
+    Screened,
+    payload_digest,
+    screen_histories,
+    sign_history,
+    signature,
+    verify_history,
+)
 from rudder.domain.history_codec import EncodedManifest, HistoryCorrupt
 from rudder.domain.labels import RELEASE_LABEL, metadata_of
 from rudder.domain.ownership import ReleaseIdentity
@@ -185,6 +194,12 @@ def write_history(
         signed = sign_history(body, key, owner, encoded.secret_data)
         try:
             history = kube.create(signed)
+            if not verify_history(history, owner, key).usable:
+                # The API server normalised the spec in a way the signature did not foresee: sign what it
+                # stored (this object was created by us a moment ago), so it verifies when read back.
+                history = kube.patch(Ref.of(history), {"metadata": {"annotations": {
+                    SIGNATURE_ANNOTATION: signature(key, history, owner.uid, payload_digest(encoded.secret_data)),
+                }}})
         except KubeError as err:
             if not err.conflict:
                 raise
