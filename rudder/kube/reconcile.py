@@ -283,10 +283,14 @@ def rollback(ctx: Context, target: int, *, reason: str, failed_revision: int | N
 
 def _verified_secret_data(ctx: Context, history: Mapping[str, Any]) -> dict[str, str] | None:
     """The history's Secret data, checked against the payload digest the history was signed with."""
-    secret = io.history_secret_data(ctx.kube, ctx.namespace, history)
+    revision = history["spec"].get("revision")
+    try:
+        secret = io.history_secret_data(ctx.kube, ctx.namespace, history)
+    except HistoryCorrupt as err:
+        raise HistoryCorrupt(f"revision {revision}: {err}; nothing applied") from err
     problem = verify_payload(history, secret)
     if problem:
-        raise HistoryCorrupt(f"revision {history['spec'].get('revision')}: {problem}; nothing applied")
+        raise HistoryCorrupt(f"revision {revision}: {problem}; nothing applied")
     return secret
 
 
