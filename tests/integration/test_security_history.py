@@ -124,6 +124,42 @@ def test_forged_history_payload_is_never_applied_by_a_rollback(
 
 
 @pytest.mark.corpus("history")
+def test_a_recreated_release_history_with_the_releases_owner_reference_is_not_trusted(
+    cluster: Cluster, namespace: str, victim: str, controller: ControllerProcess
+) -> None:
+    # The tenant deletes the current history and re-creates it under the same name, owned by the Release's
+    # uid, with the original signature annotations copied and a manifest aimed at another namespace.
+    create_release(cluster, namespace, release_body("web", templates=CHART,
+                                                    chart_values={"greeting": "hi", "password": "s3cret-pw"}))
+    wait_release(cluster, namespace, "web", phase="Ready", revision=1)
+    original = _history(cluster, namespace, "web-v1")
+    manifest = (f"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: pwned, namespace: {victim}}}\n"
+                "data: {x: y}\n")
+    forged = {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "ReleaseHistory",
+        "metadata": {"name": "web-v1", "labels": original["metadata"]["labels"],
+                     "annotations": original["metadata"]["annotations"],
+                     "ownerReferences": original["metadata"]["ownerReferences"]},
+        "spec": {**{k: v for k, v in original["spec"].items() if k != "secretRef"},
+                 "manifest": manifest, "manifestDigest": "sha256:" + sha256_hex(manifest)},
+    }
+    cluster.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "releasehistories", "web-v1")
+    wait_for(lambda: all(h["metadata"]["name"] != "web-v1" for h in cluster.custom.list_namespaced_custom_object(
+        GROUP, VERSION, namespace, "releasehistories")["items"]), timeout=30, what="web-v1 deleted")
+    cluster.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "releasehistories", forged)
+    rel = wait_release(cluster, namespace, "web", phase="Failed",
+                       message="revision 1: ReleaseHistory web-v1 has an invalid signature (altered or forged); "
+                               "it is not used; nothing applied")
+    assert "HistoryCorrupt" in _reasons(rel)
+    cluster.core.patch_namespaced_config_map("web-config", namespace, {"data": {"greeting": "tampered"}})
+    wait_for(lambda: any(e.reason == "HistoryIgnored" for e in events_for(cluster, namespace, "web")),
+             timeout=30, what="a HistoryIgnored event")
+    assert controller.write_samples(victim) == {}
+    _victim_untouched(cluster, victim)
+    assert cluster.core.read_namespaced_config_map("web-config", namespace).data == {"greeting": "tampered"}
+
+
+@pytest.mark.corpus("history")
 def test_forged_release_histories_steer_no_delete_on_uninstall(
     cluster: Cluster, namespace: str, victim: str, controller: ControllerProcess
 ) -> None:
