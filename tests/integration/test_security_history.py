@@ -287,3 +287,33 @@ def test_a_same_named_release_elsewhere_does_not_own_a_cluster_scoped_object(
         except ApiException as exc:
             if exc.status != 404:
                 raise
+
+
+# -- migration: histories written before signing ----------------------------------------------------------
+
+
+@pytest.fixture
+def migrating_controller(cluster: Cluster, iso_namespace: str) -> Iterator[ControllerProcess]:
+    proc = ControllerProcess(cluster.kubeconfig, args=["--namespace", iso_namespace, "--accept-unsigned-history"])
+    proc.start(LOG_DIR)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def test_with_the_migration_flag_an_owned_unsigned_history_still_repairs_drift(
+    cluster: Cluster, iso_namespace: str, migrating_controller: ControllerProcess
+) -> None:
+    ns = iso_namespace
+    create_release(cluster, ns, release_body("web", templates=CHART,
+                                             chart_values={"greeting": "hi", "password": "s3cret-pw"}))
+    wait_release(cluster, ns, "web", phase="Ready", revision=1)
+    # As written by a controller before signing existed: no signature annotations.
+    cluster.custom.patch_namespaced_custom_object(GROUP, VERSION, ns, "releasehistories", "web-v1", {
+        "metadata": {"annotations": {"rudder.dev/history-signature": None,
+                                     "rudder.dev/history-payload-digest": None}}})
+    cluster.core.patch_namespaced_config_map("web-config", ns, {"data": {"greeting": "tampered"}})
+    wait_for(lambda: cluster.core.read_namespaced_config_map("web-config", ns).data == {"greeting": "hi"},
+             timeout=60, what="drift repaired from the unsigned history")
+    assert get_release(cluster, ns, "web")["status"]["phase"] == "Ready"
