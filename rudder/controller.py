@@ -4,6 +4,7 @@
                       [--metrics-port 8080] [--health-port 8081]
                       [--peering NAME [--priority N|auto] [--peering-lifetime SECONDS] | --standalone]
                       [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--kubeconfig PATH]
+                      [--history-key-file PATH | --history-key-secret NS/NAME] [--accept-unsigned-history]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.
@@ -33,6 +34,8 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
+from rudder.domain.history_auth import HistoryKeyError
+
 log = logging.getLogger("rudder.controller")
 
 CONTROLLERS = ("release", "canary")
@@ -55,6 +58,9 @@ class ControllerConfig:
     allow_cluster_scoped: frozenset[str] = field(default_factory=frozenset)
     resync_seconds: float = 5.0
     kubeconfig: str | None = None
+    history_key_file: str | None = None
+    history_key_secret: str | None = None
+    accept_unsigned_history: bool = False
 
 
 def auto_priority(started: float, tiebreak: int) -> int:
@@ -98,6 +104,16 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "5")),
                    help="seconds between level-triggered resyncs of each object")
     p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
+    key = p.add_mutually_exclusive_group()
+    key.add_argument("--history-key-file", metavar="PATH", default=os.environ.get("RUDDER_HISTORY_KEY_FILE"),
+                     help="file holding the key that signs ReleaseHistories (created when missing); "
+                          "default outside a cluster: $XDG_STATE_HOME/rudder/history.key")
+    key.add_argument("--history-key-secret", metavar="NAMESPACE/NAME",
+                     help="Secret holding that key (created when missing); default in a cluster: "
+                          "<controller namespace>/rudder-history-key")
+    p.add_argument("--accept-unsigned-history", action="store_true",
+                   help="migration only: use owned ReleaseHistories written before history signing "
+                        "(their objects are still validated and confined to the Release's namespace)")
     args = p.parse_args(list(argv))
     chosen = tuple(c.strip() for c in args.controllers.split(",") if c.strip())
     unknown = sorted(set(chosen) - set(CONTROLLERS))
@@ -116,6 +132,9 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         allow_cluster_scoped=frozenset(args.allow_cluster_scoped),
         resync_seconds=args.resync,
         kubeconfig=args.kubeconfig,
+        history_key_file=args.history_key_file,
+        history_key_secret=args.history_key_secret,
+        accept_unsigned_history=args.accept_unsigned_history,
     )
 
 
@@ -166,7 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["KUBECONFIG"] = cfg.kubeconfig
     if cfg.metrics_port:
         start_http_server(cfg.metrics_port)
-    registry = build_registry(cfg)
+    try:
+        registry = build_registry(cfg)
+    except HistoryKeyError as err:
+        print(f"rudder-controller: error: {err}", file=sys.stderr)
+        return 2
     settings = kopf.OperatorSettings()
     configure(settings, cfg)
     liveness = f"http://0.0.0.0:{cfg.health_port}/healthz" if cfg.health_port else None

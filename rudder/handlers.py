@@ -17,6 +17,7 @@ from rudder.kopfkit import GROUP, VERSION, ObjectLocks, register_level_triggered
 from rudder.kube import finalize
 from rudder.kube.applier import FieldsetCache
 from rudder.kube.client import Kube, KubeError
+from rudder.kube.history_key import load_history_key
 from rudder.kube.metrics import RECONCILE_ERRORS, RECONCILE_SECONDS, RECONCILES
 from rudder.kube.reconcile import Settings, reconcile
 
@@ -32,7 +33,11 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
     kube = Kube.from_environment(cfg.kubeconfig)
     cache = FieldsetCache()
     locks = ObjectLocks()
-    settings = Settings(allow_cluster_scoped=cfg.allow_cluster_scoped)
+    settings = Settings(
+        allow_cluster_scoped=cfg.allow_cluster_scoped,
+        history_key=load_history_key(kube, cfg.history_key_file, cfg.history_key_secret),
+        accept_unsigned_history=cfg.accept_unsigned_history,
+    )
 
     def run(namespace: str, name: str, uid: str, blocking: bool) -> None:
         lock = locks.get(uid)
@@ -62,7 +67,9 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
         lock = locks.get(uid)
         with lock:
             try:
-                remaining = finalize.uninstall(kube, dict(body))
+                assert settings.history_key is not None
+                remaining = finalize.uninstall(kube, dict(body), settings.history_key,
+                                               accept_unsigned=settings.accept_unsigned_history)
             except KubeError as err:
                 raise kopf.TemporaryError(f"uninstall: {err.message}", delay=2) from err
             if remaining:

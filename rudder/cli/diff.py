@@ -13,10 +13,12 @@ from rudder.cli import options
 from rudder.cli.chartsource import desired_release
 from rudder.cli.connection import connect, resolve_namespace
 from rudder.cli.diffing import Change, ObjectDiff, diff_dict, format_diff, object_diff, release_diff
+from rudder.cli.errors import CliError
 from rudder.cli.output import dump
 from rudder.cli.releases import get_release, histories
 from rudder.cli.rendering import offline_objects, plan_offline
 from rudder.domain.history import history_inventory
+from rudder.domain.history_codec import HistoryCorrupt
 from rudder.domain.prune import inventory_of, plan_prune, stale_refs
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.models import ObjectRef
@@ -81,7 +83,10 @@ def _removed(kube: Kube, namespace: str, name: str, revision: Any, desired: list
     current = next((h for h in histories(kube, namespace, name) if h["spec"].get("revision") == revision), None)
     if current is None:
         return []
-    previous = history_inventory(current["spec"])
+    try:
+        previous = history_inventory(current["spec"])
+    except HistoryCorrupt as err:
+        raise CliError(f"ReleaseHistory {current['metadata']['name']}: {err}") from None
     live = [obj for ref in stale_refs(previous, inventory_of(desired)) if (obj := _get(kube, namespace, ref))]
     present = {(o["kind"], o["metadata"]["name"]) for o in live}
     plan = plan_prune(previous, inventory_of(desired), live_objects=live)

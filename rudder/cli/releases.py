@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from rudder.cli.errors import CliError, describe_kube_error
+from rudder.domain.history_auth import is_owned_history
+from rudder.domain.ownership import ReleaseIdentity
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.kube.release_io import HISTORY_KIND, RELEASE_KIND, list_histories, release_ref
 from rudder.models import API_VERSION
@@ -43,9 +45,14 @@ def require_release(kube: Kube, namespace: str, name: str) -> dict[str, Any]:
 
 
 def histories(kube: Kube, namespace: str, name: str) -> list[dict[str, Any]]:
-    """The Release's ReleaseHistory objects, oldest revision first."""
+    """The Release's ReleaseHistory objects, oldest revision first: only those owned by the Release's uid
+    (a label-only forgery is not shown; the controller also checks each one's signature)."""
     ensure_crds(kube, HISTORY_KIND)
-    return list_histories(kube, namespace, name)
+    release = kube.get(release_ref(namespace, name))
+    if release is None:
+        return []
+    owner = ReleaseIdentity(name, namespace, str(release["metadata"].get("uid", "")))
+    return [h for h in list_histories(kube, namespace, name) if is_owned_history(h, owner)]
 
 
 def write_release(kube: Kube, body: Mapping[str, Any]) -> dict[str, Any]:

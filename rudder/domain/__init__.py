@@ -79,6 +79,7 @@ from rudder.domain.history import (
 )
 from rudder.domain.history_codec import (
     EncodedManifest,
+    HistoryCorrupt,
     HistoryDecodeError,
     decode_manifest,
     decode_notes,
@@ -149,6 +150,7 @@ __all__ = [
     "Failure",
     "FailureReason",
     "HistoryContent",
+    "HistoryCorrupt",
     "HistoryDecodeError",
     "HistoryRecord",
     "ObjectProblem",

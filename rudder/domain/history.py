@@ -3,13 +3,14 @@ history-limit prune plan."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rudder.domain.describe import RevisionSource
-from rudder.domain.history_codec import EncodedManifest
+from rudder.domain.history_codec import EncodedManifest, HistoryCorrupt
 from rudder.domain.labels import RELEASE_LABEL, REVISION_LABEL
 from rudder.domain.objects import nested
 from rudder.domain.ownership import ReleaseIdentity
@@ -110,10 +111,13 @@ def history_secret_body(
 def history_record(body: Mapping[str, Any]) -> HistoryRecord:
     """The decision-relevant facts of a stored ReleaseHistory object."""
     phase_text = nested(body, "status", "phase")
-    phase = HistoryPhase(phase_text) if phase_text in {p.value for p in HistoryPhase} else None
-    stamps = [parse_time(t) for t in nested(body, "status", "deployedAt") or ()]
+    phase = HistoryPhase(phase_text) if isinstance(phase_text, str) and phase_text in {
+        p.value for p in HistoryPhase} else None
+    raw_stamps = nested(body, "status", "deployedAt")
+    stamps = [parse_time(t) for t in raw_stamps if isinstance(t, str)] if isinstance(raw_stamps, list) else []
+    revision = nested(body, "spec", "revision")
     return HistoryRecord(
-        revision=int(nested(body, "spec", "revision") or 0),
+        revision=revision if isinstance(revision, int) and not isinstance(revision, bool) else 0,
         content_digest=str(nested(body, "spec", "contentDigest") or ""),
         phase=phase,
         deployed_at=tuple(t for t in stamps if t is not None),
@@ -121,13 +125,63 @@ def history_record(body: Mapping[str, Any]) -> HistoryRecord:
     )
 
 
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS_SUBDOMAIN = re.compile(rf"{_DNS_LABEL}(\.{_DNS_LABEL})*")
+_VERSION = re.compile(r"v[0-9]+((alpha|beta)[0-9]+)?")
+_KIND = re.compile(r"[A-Za-z][A-Za-z0-9]{0,62}")
+# RBAC objects' names are path segments (`system:controller:x` is valid), not DNS subdomains.
+_PATH_SEGMENT_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+_PATH_SEGMENT = re.compile(r"[A-Za-z0-9:._@+=-]+")
+_MAX_INVENTORY = 10_000
+
+
+def inventory_entry_problem(api_version: str, kind: str, name: str) -> str | None:
+    """Why a stored inventory entry cannot name a real object (None when it can).
+
+    Inventory entries become URL paths of GET, PATCH and DELETE requests, so anything outside the
+    characters Kubernetes allows (a `/`, `..`, `?`, `%`) is refused before a request is built.
+    """
+    group, _, version = api_version.rpartition("/")
+    if not _VERSION.fullmatch(version) or (group and (len(group) > 253 or not _DNS_SUBDOMAIN.fullmatch(group))):
+        return f"apiVersion {api_version[:80]!r} is not a valid group/version"
+    if not _KIND.fullmatch(kind):
+        return f"kind {kind[:80]!r} is not a valid kind"
+    if not name or len(name) > 253:
+        return f"name {name[:80]!r} is empty or longer than 253 characters"
+    if kind in _PATH_SEGMENT_KINDS:
+        valid = bool(_PATH_SEGMENT.fullmatch(name)) and name not in (".", "..")
+    else:
+        valid = bool(_DNS_SUBDOMAIN.fullmatch(name))
+    return None if valid else f"name {name[:80]!r} of {kind} is not a valid object name"
+
+
 def history_inventory(spec: Mapping[str, Any]) -> tuple[ObjectRef, ...]:
-    """The stored inventory of a revision: what a later revision prunes against."""
-    return tuple(
-        ObjectRef(str(i.get("apiVersion", "")), str(i.get("kind", "")), str(i.get("name", "")))
-        for i in spec.get("inventory") or ()
-        if isinstance(i, Mapping)
-    )
+    """The stored inventory of a revision: what a later revision prunes against.
+
+    Raises HistoryCorrupt naming the entry when one is malformed: a stored name such as
+    `x/../../../kube-system/secrets/cluster-ca` must never reach a request path.
+    """
+    entries = spec.get("inventory") if isinstance(spec, Mapping) else None
+    if entries is None:
+        return ()
+    if not isinstance(entries, list) or len(entries) > _MAX_INVENTORY:
+        raise HistoryCorrupt(f"spec.inventory is not a list of at most {_MAX_INVENTORY} entries")
+    refs = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or not all(
+            isinstance(entry.get(k), str) for k in ("apiVersion", "kind", "name")
+        ):
+            raise HistoryCorrupt(f"spec.inventory[{index}] needs string apiVersion, kind and name")
+        problem = inventory_entry_problem(entry["apiVersion"], entry["kind"], entry["name"])
+        if problem:
+            raise HistoryCorrupt(f"spec.inventory[{index}]: {problem}")
+        refs.append(ObjectRef(entry["apiVersion"], entry["kind"], entry["name"]))
+    return tuple(refs)
+
+
+def is_history_secret_name(release: str, name: str) -> bool:
+    """True for names of the form `<release>-v<N>-secret`, reserved for the Release's history Secrets."""
+    return re.fullmatch(re.escape(release) + r"-v[0-9]+-secret", name) is not None
 
 
 def history_status_updates(

@@ -30,8 +30,21 @@ DEFAULT_COMPRESS_ABOVE = 64 * 1024  # well under the 1.5 MiB object limit that b
 _SHORT = 8  # valuesFrom strings shorter than this are redacted only where they are a whole value
 
 
-class HistoryDecodeError(ValueError):
-    """A stored history that cannot be turned back into its exact manifest."""
+# Bounds on what a stored history may cost to read: a tenant can write the ReleaseHistory and its Secret,
+# so a few kilobytes of gzip must not become gigabytes in the controller (F23).
+MAX_ENCODED_BYTES = 4 * 1024 * 1024  # base64 text: well above the API server's 1.5 MiB object limit
+MAX_DECODED_BYTES = 32 * 1024 * 1024  # decompressed manifest or payload
+
+
+class HistoryCorrupt(Exception):
+    """A stored history that cannot be turned back into its exact manifest, or that is not authentic.
+
+    Deliberately not a ValueError: every malformed input ends here, never in a generic exception that a
+    caller might let escape as a traceback.
+    """
+
+
+HistoryDecodeError = HistoryCorrupt  # the earlier name, kept for callers
 
 
 @dataclass(frozen=True)
@@ -152,31 +165,79 @@ def encode_manifest(
     )
 
 
+def _gunzip_base64(text: Any, what: str) -> str:
+    """Base64 gzip text decoded with bounded memory; HistoryCorrupt naming `what` on any defect."""
+    if not isinstance(text, str):
+        raise HistoryCorrupt(f"{what} is not a string")
+    if len(text) > MAX_ENCODED_BYTES:
+        raise HistoryCorrupt(f"{what} is larger than {MAX_ENCODED_BYTES} bytes")
+    try:
+        packed = base64.b64decode(text, validate=True)
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing
+        raw = inflater.decompress(packed, MAX_DECODED_BYTES + 1)
+        if len(raw) > MAX_DECODED_BYTES or inflater.unconsumed_tail:
+            raise HistoryCorrupt(f"{what} decompresses to more than {MAX_DECODED_BYTES} bytes")
+        if not inflater.eof:
+            raise HistoryCorrupt(f"{what} is corrupt (truncated {GZIP_BASE64})")
+        return raw.decode()
+    except (binascii.Error, ValueError, zlib.error, UnicodeDecodeError) as exc:
+        raise HistoryCorrupt(f"{what} is corrupt (not valid {GZIP_BASE64})") from exc
+
+
 def stored_manifest_text(spec: Mapping[str, Any]) -> str:
     """The (redacted) manifest text of a ReleaseHistory spec, decompressed and checked against its digest."""
-    manifest = str(spec.get("manifest") or "")
-    if spec.get("manifestEncoding", PLAIN) == GZIP_BASE64:
-        try:
-            manifest = gzip.decompress(base64.b64decode(manifest, validate=True)).decode()
-        except (binascii.Error, OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-            raise HistoryDecodeError(f"manifest is not valid {GZIP_BASE64}") from exc
+    manifest = spec.get("manifest")
+    if manifest is None:
+        manifest = ""
+    encoding = spec.get("manifestEncoding", PLAIN)
+    if encoding == GZIP_BASE64:
+        manifest = _gunzip_base64(manifest, "spec.manifest")
+    elif encoding not in (PLAIN, None):
+        raise HistoryCorrupt(f"spec.manifestEncoding {str(encoding)[:40]!r} is not {PLAIN} or {GZIP_BASE64}")
+    if not isinstance(manifest, str):
+        raise HistoryCorrupt("spec.manifest is not a string")
+    if len(manifest) > MAX_DECODED_BYTES:
+        raise HistoryCorrupt(f"spec.manifest is larger than {MAX_DECODED_BYTES} bytes")
     expected = spec.get("manifestDigest")
     if expected and expected != "sha256:" + sha256_hex(manifest):
-        raise HistoryDecodeError("manifest does not match manifestDigest")
+        raise HistoryCorrupt("manifest does not match manifestDigest")
     return manifest
 
 
 def decode_payload(secret_data: Mapping[str, str] | None) -> dict[str, Any]:
-    """The payload stored in the history's Secret (empty when there is none)."""
-    if not secret_data or PAYLOAD_KEY not in secret_data:
+    """The payload stored in the history's Secret (empty when there is none), with its fields type-checked."""
+    if not secret_data:
         return {}
+    if not isinstance(secret_data, Mapping):
+        raise HistoryCorrupt("history Secret data is not a mapping")
+    if PAYLOAD_KEY not in secret_data:
+        return {}
+    text = _gunzip_base64(secret_data[PAYLOAD_KEY], "history Secret payload")
     try:
-        payload = json.loads(gzip.decompress(base64.b64decode(secret_data[PAYLOAD_KEY], validate=True)))
-    except (binascii.Error, OSError, EOFError, zlib.error, ValueError) as exc:
-        raise HistoryDecodeError("history Secret payload is corrupt") from exc
+        payload = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise HistoryCorrupt("history Secret payload is corrupt (not JSON)") from exc
     if not isinstance(payload, dict):
-        raise HistoryDecodeError("history Secret payload is corrupt")
+        raise HistoryCorrupt("history Secret payload is corrupt (not a JSON object)")
+    _check_payload_types(payload)
     return payload
+
+
+def _check_payload_types(payload: Mapping[str, Any]) -> None:
+    objects = payload.get("objects", {})
+    if not isinstance(objects, dict) or not all(
+        isinstance(k, str) and k.isascii() and k.isdigit() and len(k) <= 9 and isinstance(v, dict)
+        for k, v in objects.items()
+    ):
+        raise HistoryCorrupt("history Secret payload is corrupt (objects must map positions to objects)")
+    values_from = payload.get("valuesFrom", [])
+    if not isinstance(values_from, list) or not all(v is None or isinstance(v, str) for v in values_from):
+        raise HistoryCorrupt("history Secret payload is corrupt (valuesFrom must be a list of strings)")
+    if not isinstance(payload.get("notes", ""), str):
+        raise HistoryCorrupt("history Secret payload is corrupt (notes must be a string)")
+    for key in ("manifestDigest", "storedDigest"):
+        if not isinstance(payload.get(key, ""), str):
+            raise HistoryCorrupt(f"history Secret payload is corrupt ({key} must be a string)")
 
 
 def decode_manifest(
@@ -184,27 +245,41 @@ def decode_manifest(
 ) -> tuple[dict[str, Any], ...]:
     """The exact objects a revision applied, for rollback.
 
-    Raises HistoryDecodeError when the stored manifest or the Secret payload (required when the spec names
-    a `secretRef`) is missing, corrupt or does not add up to the recorded digest.
+    Raises HistoryCorrupt when the stored manifest or the Secret payload (required when the spec names
+    a `secretRef`) is missing, corrupt or does not add up to the recorded digest. A `secretRef` whose
+    Secret has no payload is corrupt: restoring the stored, redacted form would apply the literal
+    `(redacted)` where a password was (F13).
     """
-    if spec.get("secretRef") and not secret_data:
-        raise HistoryDecodeError("the history's Secret payload is missing; the manifest cannot be restored")
+    if not isinstance(spec, Mapping):
+        raise HistoryCorrupt("spec is not an object")
+    if spec.get("secretRef"):
+        if not secret_data:
+            raise HistoryCorrupt("the history's Secret payload is missing; the manifest cannot be restored")
+        if PAYLOAD_KEY not in secret_data:
+            raise HistoryCorrupt(
+                f"the history's Secret has no {PAYLOAD_KEY!r} key; restoring would apply redacted values"
+            )
     try:
-        objects = [doc for doc in load_documents(stored_manifest_text(spec)) if doc is not None]
+        documents = list(load_documents(stored_manifest_text(spec)))
     except yaml.YAMLError as exc:
-        raise HistoryDecodeError("stored manifest is not valid YAML") from exc
+        raise HistoryCorrupt("stored manifest is not valid YAML") from exc
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise HistoryCorrupt("stored manifest cannot be read") from exc
+    objects: list[Any] = [doc for doc in documents if doc is not None]
+    if not all(isinstance(doc, dict) for doc in objects):
+        raise HistoryCorrupt("stored manifest holds a document that is not an object")
     payload = decode_payload(secret_data)
     stored = payload.get("storedDigest")
     if stored is not None and stored != spec.get("manifestDigest"):
-        raise HistoryDecodeError("history Secret payload belongs to a different manifest (digest mismatch)")
+        raise HistoryCorrupt("history Secret payload belongs to a different manifest (digest mismatch)")
     for index, obj in (payload.get("objects") or {}).items():
         position = int(index)
         if not 0 <= position < len(objects):
-            raise HistoryDecodeError("history Secret payload does not match the manifest")
+            raise HistoryCorrupt("history Secret payload does not match the manifest")
         objects[position] = obj
     expected = payload.get("manifestDigest")
     if expected is not None and expected != "sha256:" + sha256_hex(canonical_json(objects)):
-        raise HistoryDecodeError("reassembled manifest does not match its digest")
+        raise HistoryCorrupt("reassembled manifest does not match its digest")
     return tuple(objects)
 
 

@@ -11,6 +11,9 @@ MANAGED_BY_VALUE = "rudder"
 RELEASE_LABEL = "rudder.dev/release"
 REVISION_LABEL = "rudder.dev/revision"  # on ReleaseHistory objects
 REVISION_ANNOTATION = "rudder.dev/revision"  # on managed objects
+# On cluster-scoped objects (which have no ownerReference to the Release): the owning Release's namespace,
+# so a same-named Release in another namespace does not own them (F12).
+RELEASE_NAMESPACE_ANNOTATION = "rudder.dev/release-namespace"
 KEEP_ANNOTATION = "rudder.dev/keep"
 HELM_RESOURCE_POLICY_ANNOTATION = "helm.sh/resource-policy"
 SUSPENDED_REPLICAS_ANNOTATION = "rudder.dev/suspended-replicas"

@@ -13,7 +13,9 @@ from rudder.domain.labels import (
     MANAGED_BY_LABEL,
     MANAGED_BY_VALUE,
     RELEASE_LABEL,
+    RELEASE_NAMESPACE_ANNOTATION,
     REVISION_ANNOTATION,
+    annotations_of,
     is_kept,
     labels_of,
     metadata_of,
@@ -52,8 +54,8 @@ def decorate(
 
     Adds the managed-by and release labels and the revision annotation; a namespaced object gets the
     Release's namespace and an ownerReference to the Release. Cluster-scoped objects get no ownerReference
-    (a namespaced owner is invalid for them), and neither do objects annotated to be kept, so that garbage
-    collection of the Release never takes them.
+    (a namespaced owner is invalid for them) but the Release's namespace as an annotation; neither do objects
+    annotated to be kept, so that garbage collection of the Release never takes them.
     """
     body: dict[str, Any] = to_plain(obj)
     meta = body.setdefault("metadata", {})
@@ -61,6 +63,7 @@ def decorate(
     meta.setdefault("annotations", {})[REVISION_ANNOTATION] = str(revision)
     if not namespaced:
         meta.pop("namespace", None)
+        meta["annotations"][RELEASE_NAMESPACE_ANNOTATION] = owner.namespace
         return body
     meta["namespace"] = owner.namespace
     if is_kept(body):
@@ -93,12 +96,15 @@ class Ownership:
         return self.verdict is not OwnershipVerdict.CONFLICT
 
 
-def check_ownership(live: Mapping[str, Any] | None, owner: ReleaseIdentity) -> Ownership:
+def check_ownership(
+    live: Mapping[str, Any] | None, owner: ReleaseIdentity, *, namespaced: bool = True
+) -> Ownership:
     """Decide whether `owner` may take over the existing object `live` (None when it does not exist).
 
     Ours: labelled managed-by rudder for this Release and not owned by another Release object. A different
     Release's label or ownerReference, or an object without Rudder's labels, is a conflict; the message
-    says how to adopt the object on purpose (label it, as Helm 3 adopts annotated objects).
+    says how to adopt the object on purpose (label it, as Helm 3 adopts annotated objects). A cluster-scoped
+    object (`namespaced=False`) is ours only when its Release-namespace annotation names our namespace too.
     """
     if live is None:
         return Ownership(OwnershipVerdict.ABSENT)
@@ -112,6 +118,17 @@ def check_ownership(live: Mapping[str, Any] | None, owner: ReleaseIdentity) -> O
             return Ownership(OwnershipVerdict.CONFLICT, message)
     managed_by = labels.get(MANAGED_BY_LABEL)
     release = labels.get(RELEASE_LABEL)
+    if managed_by == MANAGED_BY_VALUE and release == owner.name and not namespaced:
+        # No ownerReference can say which namespace's Release this is: the annotation must (F12).
+        home = annotations_of(live).get(RELEASE_NAMESPACE_ANNOTATION)
+        if home == owner.namespace:
+            return Ownership(OwnershipVerdict.OWNED)
+        holder = f"Release {home}/{release}" if home else f"a Release named {release} in an unknown namespace"
+        return Ownership(
+            OwnershipVerdict.CONFLICT,
+            f"{ref} belongs to {holder}; to adopt it, annotate it "
+            f"{RELEASE_NAMESPACE_ANNOTATION}={owner.namespace}",
+        )
     if managed_by == MANAGED_BY_VALUE and release == owner.name:
         return Ownership(OwnershipVerdict.OWNED)
     if managed_by == MANAGED_BY_VALUE and release:
@@ -120,6 +137,25 @@ def check_ownership(live: Mapping[str, Any] | None, owner: ReleaseIdentity) -> O
         OwnershipVerdict.CONFLICT,
         f"{ref} already exists and is not managed by this Release (managed-by: {managed_by or 'none'}); "
         f"to adopt it, label it {MANAGED_BY_LABEL}={MANAGED_BY_VALUE} and {RELEASE_LABEL}={owner.name}",
+    )
+
+
+def owned_for_delete(live: Mapping[str, Any], owner: ReleaseIdentity, *, namespaced: bool = True) -> bool:
+    """True when the live object carries this Release's ownership, so prune or uninstall may delete it.
+
+    Namespaced: in the Release's namespace, Rudder's labels for this Release and an ownerReference to this
+    Release's uid. Cluster-scoped: Rudder's labels and the Release-namespace annotation. Whatever a stored
+    inventory says, nothing else is ever deleted.
+    """
+    labels = labels_of(live)
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE or labels.get(RELEASE_LABEL) != owner.name:
+        return False
+    if not namespaced:
+        return annotations_of(live).get(RELEASE_NAMESPACE_ANNOTATION) == owner.namespace
+    meta = metadata_of(live)
+    refs = meta.get("ownerReferences")
+    return meta.get("namespace") == owner.namespace and isinstance(refs, list) and any(
+        isinstance(r, Mapping) and _is_release_owner(r) and r.get("uid") == owner.uid for r in refs
     )
 
 

@@ -10,24 +10,26 @@ from typing import Any
 
 from rudder.domain.describe import RevisionSource, describe_revision, describe_rollback, summarize_changes
 from rudder.domain.digest import content_digest
-from rudder.domain.history import HistoryContent, history_body, history_inventory
+from rudder.domain.history import HistoryContent, history_body, history_inventory, is_history_secret_name
 from rudder.domain.history_codec import (
     DEFAULT_COMPRESS_ABOVE,
     EncodedManifest,
-    HistoryDecodeError,
+    HistoryCorrupt,
     decode_manifest,
     encode_manifest,
     redact_text,
     sensitive_strings,
 )
+from rudder.domain.labels import metadata_of
 from rudder.domain.order import order_objects
 from rudder.domain.ownership import ReleaseIdentity, decorate
 from rudder.domain.prune import inventory_of
 from rudder.domain.revision import rollback_spec_patch
 from rudder.domain.status import Failure, FailureReason
-from rudder.domain.validation import ScopeLookup, builtin_scope, validate_objects
+from rudder.domain.validation import ObjectProblem, ScopeLookup, builtin_scope, validate_objects
 from rudder.models import ObjectRef, ReleaseSpec
 from rudder.render import ReleaseInfo, RenderError, render_release
+from rudder.render.engine import RenderedObject
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +87,10 @@ def plan_revision(
     )
     if isinstance(rendered, RenderError):
         return Failure(FailureReason.RENDER_FAILED, str(rendered))
-    problems = validate_objects(rendered.objects, owner.namespace, scope_of, allowed_cluster_kinds)
+    problems = [
+        *validate_objects(rendered.objects, owner.namespace, scope_of, allowed_cluster_kinds),
+        *_reserved_name_problems(rendered.objects, owner),
+    ]
     if problems:
         return Failure(FailureReason.INVALID_OBJECTS, "; ".join(str(p) for p in problems))
     decorated = [
@@ -120,25 +125,79 @@ def plan_revision(
     )
 
 
+def _reserved_name_problems(objects: Sequence[RenderedObject], owner: ReleaseIdentity) -> list[ObjectProblem]:
+    # `<release>-v<N>-secret` holds the Release's own history payload: a chart Secret of that name would
+    # be taken for it, or take its place (F13).
+    return [
+        ObjectProblem(item.template, f"Secret/{name}",
+                      "the name is reserved for the Release's history Secrets (<release>-v<N>-secret)")
+        for item in objects
+        if item.body.get("kind") == "Secret" and item.body.get("apiVersion") == "v1"
+        and isinstance(name := metadata_of(item.body).get("name"), str) and is_history_secret_name(owner.name, name)
+    ]
+
+
+def stored_objects(
+    history: Mapping[str, Any],
+    secret_data: Mapping[str, str] | None,
+    owner: ReleaseIdentity,
+    *,
+    scope_of: ScopeLookup = builtin_scope,
+    allowed_cluster_kinds: Collection[str] = (),
+) -> tuple[dict[str, Any], ...]:
+    """The objects a stored revision applied, held to exactly the rules of rendered ones.
+
+    Decodes the manifest (see `decode_manifest`), runs `validate_objects` and the reserved-name check over
+    it, then marks every object as the Release's again as the render path does (namespace forced to the
+    Release's, labels, ownerReference), so whatever a history says, nothing leaves the namespace.
+    Raises HistoryCorrupt naming the revision and the objects at fault.
+    """
+    spec = history.get("spec") if isinstance(history.get("spec"), Mapping) else {}
+    assert isinstance(spec, Mapping)
+    revision = spec.get("revision")
+    if not isinstance(revision, int) or isinstance(revision, bool) or revision < 1:
+        raise HistoryCorrupt("spec.revision is not a positive integer")
+    objects = decode_manifest(spec, secret_data)
+    origin = f"ReleaseHistory {metadata_of(history).get('name', '')}"
+    items = [RenderedObject(origin, index, obj) for index, obj in enumerate(objects)]
+    problems = [
+        *validate_objects(items, owner.namespace, scope_of, allowed_cluster_kinds),
+        *_reserved_name_problems(items, owner),
+    ]
+    if problems:
+        raise HistoryCorrupt("stored objects fail validation: " + "; ".join(str(p) for p in problems))
+    return tuple(
+        decorate(obj, owner, revision, namespaced=scope_of(str(obj["apiVersion"]), str(obj["kind"])) is not False)
+        for obj in objects
+    )
+
+
 def plan_rollback(
     history: Mapping[str, Any],
     secret_data: Mapping[str, str] | None,
     *,
     current_revision: int | None,
+    owner: ReleaseIdentity,
+    scope_of: ScopeLookup = builtin_scope,
+    allowed_cluster_kinds: Collection[str] = (),
     release_resource_version: str | None = None,
 ) -> RollbackPlan | Failure:
     """Prepare the rollback to the revision of the ReleaseHistory object `history` (with the `data` of its
-    Secret, when it has one). A corrupt or incomplete history is a Failure and nothing is applied."""
+    Secret, when it has one). A corrupt, incomplete or invalid history is a Failure and nothing is applied;
+    its objects pass the same validation as rendered ones (see `stored_objects`)."""
     spec = history.get("spec") or {}
-    revision = int(spec.get("revision") or 0)
+    raw_revision = spec.get("revision")
+    revision = raw_revision if isinstance(raw_revision, int) else 0
     try:
-        objects = decode_manifest(spec, secret_data)
-    except HistoryDecodeError as exc:
+        objects = stored_objects(history, secret_data, owner, scope_of=scope_of,
+                                 allowed_cluster_kinds=allowed_cluster_kinds)
+        inventory = history_inventory(spec)
+    except HistoryCorrupt as exc:
         return Failure(FailureReason.HISTORY_CORRUPT, f"revision {revision}: {exc}")
     return RollbackPlan(
         revision=revision,
         objects=tuple(dict(obj) for obj in order_objects(objects)),
-        inventory=history_inventory(spec) or inventory_of(objects),
+        inventory=inventory or inventory_of(objects),
         notes=str(spec.get("notes") or ""),  # the stored, redacted notes: safe for status
         content_digest=str(spec.get("contentDigest") or ""),
         description=describe_rollback(revision, current_revision),

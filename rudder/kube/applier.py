@@ -14,7 +14,7 @@ from typing import Any
 
 from rudder.domain.labels import FIELD_MANAGER, is_kept
 from rudder.domain.order import order_objects, order_refs_for_deletion
-from rudder.domain.ownership import ReleaseIdentity, check_ownership
+from rudder.domain.ownership import ReleaseIdentity, check_ownership, owned_for_delete
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.models import ObjectRef
 
@@ -99,7 +99,8 @@ def check_and_dry_run(kube: Kube, owner: ReleaseIdentity, objects: Sequence[Mapp
             live = kube.get(_ref(obj))
         except KubeError as err:
             raise ApplyFailed(f"{_describe(obj)}: {err.message}", forbidden=err.forbidden) from err
-        verdict = check_ownership(live, owner)
+        namespaced = bool((obj.get("metadata") or {}).get("namespace"))  # decorate() sets it iff namespaced
+        verdict = check_ownership(live, owner, namespaced=namespaced)
         if not verdict.may_write:
             raise ApplyFailed(verdict.message)
     for obj in order_objects(objects):
@@ -128,9 +129,10 @@ def apply_objects(
 
 
 def prune(
-    kube: Kube, stale: Sequence[ObjectRef], namespace: str
+    kube: Kube, stale: Sequence[ObjectRef], namespace: str, owner: ReleaseIdentity
 ) -> tuple[tuple[ObjectRef, ...], tuple[ObjectRef, ...]]:
-    """Delete stale objects in reverse install order; objects annotated to be kept stay.
+    """Delete stale objects in reverse install order; objects annotated to be kept stay, and so does every
+    object whose live form does not carry this Release's ownership (`owned_for_delete`).
 
     Returns (deleted, kept).
     """
@@ -146,7 +148,8 @@ def prune(
             raise
         if live is None:
             continue
-        if is_kept(live):
+        if is_kept(live) or not owned_for_delete(live, owner, namespaced=kube.is_namespaced(
+                ref.api_version, ref.kind) is not False):
             kept.append(ref)
             continue
         if kube.delete(target):

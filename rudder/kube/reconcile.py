@@ -20,9 +20,10 @@ from rudder.domain.history import (
     history_status_updates,
     plan_history_prune,
 )
-from rudder.domain.history_codec import decode_manifest
+from rudder.domain.history_auth import HistoryKey, Screened, verify_payload
+from rudder.domain.history_codec import HistoryCorrupt
 from rudder.domain.ownership import ReleaseIdentity
-from rudder.domain.plan import plan_revision, plan_rollback
+from rudder.domain.plan import plan_revision, plan_rollback, stored_objects
 from rudder.domain.prune import inventory_of, plan_prune
 from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revision
 from rudder.domain.status import Failure, FailureReason
@@ -42,6 +43,8 @@ class Settings:
     """Controller-wide options the reconciliation needs."""
 
     allow_cluster_scoped: frozenset[str] = frozenset()
+    history_key: HistoryKey | None = None  # signs and verifies ReleaseHistories; required to reconcile
+    accept_unsigned_history: bool = False  # migration: owned histories from before signing are used
 
 
 @dataclass
@@ -53,10 +56,22 @@ class Context:
     release: dict[str, Any]
     spec: ReleaseSpec
     owner: ReleaseIdentity
-    histories: list[dict[str, Any]]
+    histories: list[dict[str, Any]]  # authentic ones only (owned by the Release's uid, signed)
     cache: FieldsetCache
     settings: Settings
+    rejected: Screened | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def key(self) -> HistoryKey:
+        if self.settings.history_key is None:
+            raise RuntimeError("the controller has no history signing key")
+        return self.settings.history_key
+
+    def unusable(self, revision: int) -> str | None:
+        """Why the history of `revision` was rejected, when one was listed but not used."""
+        found = self.rejected.rejection_of(revision) if self.rejected else None
+        return found.verdict.message if found else None
 
     @property
     def status(self) -> Mapping[str, Any]:
@@ -85,10 +100,15 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
         return
     meta = release["metadata"]
     applier = kube.impersonate(namespace, spec.service_account_name) if spec.service_account_name else kube
+    owner = ReleaseIdentity(meta["name"], namespace, meta["uid"])
+    if settings.history_key is None:
+        raise RuntimeError("the controller has no history signing key")
+    screened = io.screened_histories(kube, owner, settings.history_key,
+                                     accept_unsigned=settings.accept_unsigned_history)
+    io.warn_rejected(kube, release, screened)
     ctx = Context(
-        kube=kube, applier=applier, release=release, spec=spec,
-        owner=ReleaseIdentity(meta["name"], namespace, meta["uid"]),
-        histories=io.list_histories(kube, namespace, name), cache=cache, settings=settings,
+        kube=kube, applier=applier, release=release, spec=spec, owner=owner,
+        histories=list(screened.accepted), cache=cache, settings=settings, rejected=screened,
     )
     waiting = report.dependencies_pending(ctx)
     if waiting:
@@ -127,6 +147,10 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
     except ApplyFailed as err:
         report.failed(kube, release, "Forbidden" if err.forbidden else "ApplyFailed", err.message,
                       keep_revision=True)
+    except HistoryCorrupt as err:
+        report.failed(kube, release, FailureReason.HISTORY_CORRUPT, str(err), keep_revision=True)
+    except io.HistorySlotTaken as err:
+        report.failed(kube, release, FailureReason.HISTORY_CORRUPT, str(err), keep_revision=True)
 
 
 # -- install / upgrade ----------------------------------------------------------------------
@@ -148,8 +172,12 @@ def deploy(ctx: Context, decision: RevisionDecision, inputs: io.Inputs) -> None:
     if isinstance(plan, Failure):
         report.failed(ctx.kube, ctx.release, plan.reason, plan.message, keep_revision=True)
         return
+    if ctx.history(revision) is None:
+        io.check_history_slot(ctx.kube, plan.history, ctx.owner, ctx.key,
+                              accept_unsigned=ctx.settings.accept_unsigned_history)
     _apply_and_prune(ctx, plan.objects, previous)
-    history = io.write_history(ctx.kube, plan.history, plan.manifest, ctx.history(revision))
+    history = io.write_history(ctx.kube, plan.history, plan.manifest, ctx.history(revision),
+                               owner=ctx.owner, key=ctx.key)
     if ctx.history(revision) is None:
         ctx.histories.append(history)
     _make_current(ctx, revision)
@@ -188,11 +216,19 @@ def _promotion_source(release: Mapping[str, Any]) -> str | None:
 def _apply_and_prune(
     ctx: Context, objects: Sequence[Mapping[str, Any]], previous: Mapping[str, Any] | None
 ) -> None:
+    stale = None
+    if previous is not None:
+        try:
+            stale = plan_prune(history_inventory(previous["spec"]), inventory_of(objects))
+        except HistoryCorrupt as err:
+            # Upgrading away from a damaged revision must stay possible; what it listed is left alone.
+            io.emit_event(ctx.kube, ctx.release, "PruneSkipped",
+                          f"revision {previous['spec'].get('revision')}: {err}; its objects are not pruned",
+                          warning=True)
     check_and_dry_run(ctx.applier, ctx.owner, objects)
     apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
-    if previous is not None:
-        stale = plan_prune(history_inventory(previous["spec"]), inventory_of(objects))
-        prune(ctx.applier, [*stale.delete, *stale.keep], ctx.namespace)
+    if stale is not None:
+        prune(ctx.applier, [*stale.delete, *stale.keep], ctx.namespace, ctx.owner)
 
 
 def _make_current(ctx: Context, revision: int, *, failed: int | None = None) -> None:
@@ -219,12 +255,18 @@ def rollback(ctx: Context, target: int, *, reason: str, failed_revision: int | N
     """Make revision `target` current again by applying its stored manifest exactly (no re-render)."""
     history = ctx.history(target)
     if history is None:
+        rejected = ctx.unusable(target)
+        if rejected:
+            report.failed(ctx.kube, ctx.release, FailureReason.HISTORY_CORRUPT,
+                          f"revision {target}: {rejected}; nothing applied", keep_revision=True)
+            return
         report.failed(ctx.kube, ctx.release, FailureReason.ROLLBACK_FAILED,
                       f"revision {target} does not exist", keep_revision=True)
         return
     current = _current_revision(ctx)
-    secret = io.history_secret_data(ctx.kube, ctx.namespace, history)
-    plan = plan_rollback(history, secret, current_revision=current)
+    secret = _verified_secret_data(ctx, history)
+    plan = plan_rollback(history, secret, current_revision=current, owner=ctx.owner,
+                         scope_of=ctx.kube.is_namespaced, allowed_cluster_kinds=ctx.settings.allow_cluster_scoped)
     if isinstance(plan, Failure):
         report.failed(ctx.kube, ctx.release, plan.reason, plan.message, keep_revision=True)
         return
@@ -239,6 +281,29 @@ def rollback(ctx: Context, target: int, *, reason: str, failed_revision: int | N
     io.emit_event(ctx.kube, ctx.release, reason, plan.description)
 
 
+def _verified_secret_data(ctx: Context, history: Mapping[str, Any]) -> dict[str, str] | None:
+    """The history's Secret data, checked against the payload digest the history was signed with."""
+    revision = history["spec"].get("revision")
+    try:
+        secret = io.history_secret_data(ctx.kube, ctx.namespace, history)
+    except HistoryCorrupt as err:
+        raise HistoryCorrupt(f"revision {revision}: {err}; nothing applied") from err
+    problem = verify_payload(history, secret)
+    if problem:
+        raise HistoryCorrupt(f"revision {revision}: {problem}; nothing applied")
+    return secret
+
+
+def _stored_objects(ctx: Context, history: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """A stored revision's objects, authenticated and validated like rendered ones (raises HistoryCorrupt)."""
+    secret = _verified_secret_data(ctx, history)
+    try:
+        return stored_objects(history, secret, ctx.owner, scope_of=ctx.kube.is_namespaced,
+                              allowed_cluster_kinds=ctx.settings.allow_cluster_scoped)
+    except HistoryCorrupt as err:
+        raise HistoryCorrupt(f"revision {history['spec'].get('revision')}: {err}; nothing applied") from err
+
+
 # -- steady state ---------------------------------------------------------------------------
 
 
@@ -247,6 +312,11 @@ def converge(ctx: Context) -> None:
     revision = int(ctx.status["revision"])
     history = ctx.history(revision)
     if history is None:
+        rejected = ctx.unusable(revision)
+        if rejected:
+            report.failed(ctx.kube, ctx.release, FailureReason.HISTORY_CORRUPT,
+                          f"revision {revision}: {rejected}; nothing applied", keep_revision=True)
+            return
         report.failed(ctx.kube, ctx.release, "HistoryMissing",
                       f"the ReleaseHistory of revision {revision} is gone", keep_revision=True)
         return
@@ -262,7 +332,7 @@ def converge(ctx: Context) -> None:
             # them would undo its traffic shift. Drift repair resumes when the canary has finished.
             drifted = []
         if drifted:
-            objects = decode_manifest(history["spec"], io.history_secret_data(ctx.kube, ctx.namespace, history))
+            objects = _stored_objects(ctx, history)
             check_and_dry_run(ctx.applier, ctx.owner, objects)
             apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
             live = report.read_live(ctx, inventory)

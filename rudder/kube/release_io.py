@@ -6,14 +6,25 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from rudder.domain.history import history_secret_body
-from rudder.domain.history_codec import EncodedManifest
-from rudder.domain.labels import RELEASE_LABEL
+from rudder.domain.history_auth import (
+    SIGNATURE_ANNOTATION,
+    HistoryKey,
+    Screened,
+    payload_digest,
+    screen_histories,
+    sign_history,
+    signature,
+    verify_history,
+)
+from rudder.domain.history_codec import EncodedManifest, HistoryCorrupt
+from rudder.domain.labels import RELEASE_LABEL, metadata_of
 from rudder.domain.ownership import ReleaseIdentity
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.models import API_VERSION, ConfigMapChartRef, ReleaseSpec, ValuesSourceKind
@@ -78,17 +89,94 @@ def fetch_inputs(kube: Kube, namespace: str, spec: ReleaseSpec) -> Inputs:
 # -- ReleaseHistory storage -----------------------------------------------------------------
 
 
+def _revision_key(history: Mapping[str, Any]) -> int:
+    revision = (history.get("spec") or {}).get("revision") if isinstance(history.get("spec"), Mapping) else None
+    return revision if isinstance(revision, int) and not isinstance(revision, bool) else 0
+
+
 def list_histories(kube: Kube, namespace: str, release: str) -> list[dict[str, Any]]:
+    """Every ReleaseHistory labelled for the Release, as listed: unverified (see `screened_histories`)."""
     items = kube.list_objects(API_VERSION, HISTORY_KIND, namespace, f"{RELEASE_LABEL}={release}")
-    return sorted(items, key=lambda h: int(h.get("spec", {}).get("revision", 0)))
+    return sorted(items, key=_revision_key)
+
+
+def screened_histories(kube: Kube, owner: ReleaseIdentity, key: HistoryKey, *, accept_unsigned: bool) -> Screened:
+    """The Release's histories split into authentic ones (owned by its uid, signed) and rejected ones."""
+    return screen_histories(list_histories(kube, owner.namespace, owner.name), owner, key,
+                            accept_unsigned=accept_unsigned)
+
+
+_warned: set[tuple[str, str, str]] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_rejected(kube: Kube, release: Mapping[str, Any], screened: Screened) -> None:
+    """A Warning Event per rejected history (once per history and reason in this process's life)."""
+    for item in screened.rejected:
+        key = (str(release["metadata"].get("uid")), item.uid or item.name, item.verdict.trust.value)
+        with _warned_lock:
+            if key in _warned:
+                continue
+            _warned.add(key)
+        emit_event(kube, release, "HistoryIgnored", item.verdict.message, warning=True)
+
+
+def _owned_by_uid(obj: Mapping[str, Any], uid: str) -> bool:
+    refs = metadata_of(obj).get("ownerReferences")
+    return bool(uid) and isinstance(refs, list) and any(isinstance(r, Mapping) and r.get("uid") == uid for r in refs)
 
 
 def history_secret_data(kube: Kube, namespace: str, history: Mapping[str, Any]) -> dict[str, str] | None:
-    ref = (history.get("spec") or {}).get("secretRef") or {}
-    if not ref.get("name"):
+    """The `data` of the history's Secret; None when the history names none or it is gone.
+
+    Raises HistoryCorrupt when the named Secret is not owned by this history: its name was taken by
+    another Secret (a chart's, or a forgery), whose data must never be read as the payload (F13).
+    """
+    spec = history.get("spec") if isinstance(history.get("spec"), Mapping) else {}
+    ref = spec.get("secretRef") if isinstance(spec, Mapping) else None
+    name = ref.get("name") if isinstance(ref, Mapping) else None
+    if not name:
         return None
-    secret = kube.get(Ref("v1", "Secret", ref["name"], namespace))
-    return None if secret is None else dict(secret.get("data") or {})
+    if not isinstance(name, str):
+        raise HistoryCorrupt("spec.secretRef.name is not a string")
+    secret = kube.get(Ref("v1", "Secret", name, namespace))
+    if secret is None:
+        return None
+    if not _owned_by_uid(secret, str(metadata_of(history).get("uid", ""))):
+        raise HistoryCorrupt(f"Secret {name} is not owned by ReleaseHistory {metadata_of(history).get('name')}: "
+                             "its name is taken by another Secret")
+    data = secret.get("data") or {}
+    if not isinstance(data, Mapping):
+        raise HistoryCorrupt(f"Secret {name} has malformed data")
+    return {str(k): v for k, v in data.items()}
+
+
+class HistorySlotTaken(Exception):
+    """The name of the ReleaseHistory (or of its Secret) to write is held by an object that is not it."""
+
+
+def check_history_slot(
+    kube: Kube, body: Mapping[str, Any], owner: ReleaseIdentity, key: HistoryKey, *, accept_unsigned: bool
+) -> None:
+    """Before anything is applied: raise HistorySlotTaken when the history or Secret name is taken.
+
+    An existing authentic history of the same revision is fine (a previous attempt wrote it), and so is its
+    own Secret; anything else (a forged history, a chart Secret named `<release>-v<N>-secret`) fails the
+    revision with a message naming the object, instead of being read back as the Release's history.
+    """
+    existing = kube.get(Ref.of(body))
+    if existing is not None:
+        verdict = verify_history(existing, owner, key, accept_unsigned=accept_unsigned)
+        if not verdict.usable:
+            raise HistorySlotTaken(f"{verdict.message}; delete it to let revision "
+                                   f"{body['spec']['revision']} be written")
+    secret_name = ((body.get("spec") or {}).get("secretRef") or {}).get("name")
+    if not secret_name:
+        return
+    secret = kube.get(Ref("v1", "Secret", secret_name, owner.namespace))
+    if secret is not None and not (existing is not None and _owned_by_uid(secret, existing["metadata"]["uid"])):
+        raise HistorySlotTaken(f"Secret {secret_name} already exists and is not Rudder's history Secret "
+                               "(the name <release>-v<N>-secret is reserved); rename or delete it")
 
 
 def write_history(
@@ -96,21 +184,38 @@ def write_history(
     body: Mapping[str, Any],
     encoded: EncodedManifest,
     existing: Mapping[str, Any] | None,
+    *,
+    owner: ReleaseIdentity,
+    key: HistoryKey,
 ) -> dict[str, Any]:
-    """Create the immutable ReleaseHistory (unless a previous attempt did) and the Secret it owns."""
+    """Create the immutable, signed ReleaseHistory (unless a previous attempt did) and the Secret it owns."""
     history = dict(existing) if existing else None
     if history is None:
+        signed = sign_history(body, key, owner, encoded.secret_data)
         try:
-            history = kube.create(body)
+            history = kube.create(signed)
+            if not verify_history(history, owner, key).usable:
+                # The API server normalised the spec in a way the signature did not foresee: sign what it
+                # stored (this object was created by us a moment ago), so it verifies when read back.
+                history = kube.patch(Ref.of(history), {"metadata": {"annotations": {
+                    SIGNATURE_ANNOTATION: signature(key, history, owner.uid, payload_digest(encoded.secret_data)),
+                }}})
         except KubeError as err:
             if not err.conflict:
                 raise
             history = kube.get(Ref.of(body)) or {}
+            if not verify_history(history, owner, key).usable:
+                raise HistorySlotTaken(f"ReleaseHistory {Ref.of(body).name} appeared concurrently and is "
+                                       "not authentic") from err
     meta = history["metadata"]
-    owner = ReleaseIdentity(str(body["spec"]["release"]), meta["namespace"], "")
     secret = history_secret_body(owner, int(body["spec"]["revision"]), encoded, meta["uid"])
-    if secret is not None and kube.get(Ref.of(secret)) is None:
-        kube.create(secret)
+    if secret is not None:
+        live = kube.get(Ref.of(secret))
+        if live is None:
+            kube.create(secret)
+        elif not _owned_by_uid(live, meta["uid"]):
+            raise HistorySlotTaken(f"Secret {Ref.of(secret).name} already exists and is not Rudder's history "
+                                   "Secret (the name <release>-v<N>-secret is reserved); rename or delete it")
     return history
 
 
@@ -125,10 +230,13 @@ def write_history_statuses(
 
 
 def delete_history(kube: Kube, namespace: str, history: Mapping[str, Any]) -> None:
+    """Delete an authentic history and its Secret (only when that Secret is owned by the history)."""
+    secret_name = ((history.get("spec") or {}).get("secretRef") or {}).get("name")
+    secret_ref = Ref("v1", "Secret", secret_name, namespace) if isinstance(secret_name, str) else None
+    secret = kube.get(secret_ref) if secret_ref else None
     kube.delete(Ref(API_VERSION, HISTORY_KIND, history["metadata"]["name"], namespace))
-    secret = ((history.get("spec") or {}).get("secretRef") or {}).get("name")
-    if secret:
-        kube.delete(Ref("v1", "Secret", secret, namespace))
+    if secret_ref and secret is not None and _owned_by_uid(secret, str(history["metadata"].get("uid", ""))):
+        kube.delete(secret_ref)
 
 
 # -- Release writes -------------------------------------------------------------------------

@@ -138,7 +138,7 @@ def test_rollback_applies_the_exact_stored_objects_and_restores_the_spec() -> No
         "sha256:other", [history_record(stored)], current_revision=2, rollback_to=RollbackTo(1)
     )
     assert (decision.action, decision.revision) == (RevisionAction.ROLLBACK, 1)
-    plan = plan_rollback(stored, secret_data, current_revision=2, release_resource_version="99")
+    plan = plan_rollback(stored, secret_data, current_revision=2, owner=OWNER, release_resource_version="99")
     assert isinstance(plan, RollbackPlan)
     assert plan.objects == first.objects
     secret = next(o for o in plan.objects if o["kind"] == "Secret")
@@ -152,7 +152,7 @@ def test_rollback_applies_the_exact_stored_objects_and_restores_the_spec() -> No
 
 def test_rollback_without_its_secret_payload_is_a_failure() -> None:
     first = install(web_spec())
-    failure = plan_rollback(first.history, None, current_revision=2)
+    failure = plan_rollback(first.history, None, current_revision=2, owner=OWNER)
     assert isinstance(failure, Failure)
     assert failure.reason == FailureReason.HISTORY_CORRUPT
     assert "revision 1" in failure.message
