@@ -169,18 +169,18 @@ def _finite(value: float | None) -> float | None:
 def report(result: MetricResult) -> dict[str, Any]:
     """The contract's output keys, then the full explanation."""
     e = result.evidence
+    details = result.to_dict()
     out: dict[str, Any] = {
         "verdict": result.classification.value,
         "pValue": _finite(e.p_value),
-        "estimate": _finite(e.estimate),
-        "ciLow": _finite(e.ci_low),
-        "ciHigh": _finite(e.ci_high),
+        "estimate": details["estimate"],
+        "ciLow": details["ciLow"],
+        "ciHigh": details["ciHigh"],
         "baselineMean": _finite(e.baseline),
         "canaryMean": _finite(e.canary),
         "effect": _finite(e.effect),
         "samples": {"baseline": e.baseline_samples, "canary": e.canary_samples},
     }
-    details = result.to_dict()
     out.update(
         policy=e.policy.name,
         type=e.policy.type.value,
@@ -190,6 +190,15 @@ def report(result: MetricResult) -> dict[str, Any]:
         reason=result.reason,
         cles=details["cles"],
         alpha=details["alpha"],
+        # What decided: the one-sided p-value, the interval's level, the one-sided bounds
+        # of the relevance measure against the tolerated change (see docs/analysis.md).
+        decisionPValue=details["decisionPValue"],
+        intervalConfidence=details["intervalConfidence"],
+        boundsOf=details["boundsOf"],
+        boundLow=details["boundLow"],
+        boundHigh=details["boundHigh"],
+        toleratedUp=details["toleratedUp"],
+        toleratedDown=details["toleratedDown"],
         samplesNeeded=details["samplesNeeded"],
         effectInfinite=details["effectInfinite"],
     )
