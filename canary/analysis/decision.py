@@ -36,13 +36,8 @@ from canary.analysis.evidence import MetricEvidence
 from canary.analysis.hodges_lehmann import hodges_lehmann
 from canary.analysis.normal import norm_isf
 from canary.analysis.policy import MetricType, TestKind
-from canary.analysis.proportions import newcombe_interval
+from canary.analysis.proportions import newcombe_interval, tolerated_difference
 from canary.analysis.verdicts import Direction
-
-# The smallest rise of an error rate that counts as a regression, whatever the baseline
-# rate: 0.1 percentage points.  Without it a baseline with no errors would tolerate no
-# error at all, and no amount of traffic could show a canary as good as it.
-ERROR_RATE_FLOOR = 0.001
 
 
 @dataclass(frozen=True)
@@ -84,12 +79,6 @@ def significant_side(evidence: MetricEvidence) -> Direction:
     greater = evidence.p_greater if evidence.p_greater is not None else 1.0
     less = evidence.p_less if evidence.p_less is not None else 1.0
     return Direction.INCREASE if greater <= less else Direction.DECREASE
-
-
-def tolerated_difference(baseline_rate: float, allowed_increase: float, increase: bool) -> float:
-    """The rise (or fall) of an error rate a policy tolerates, floored at ``ERROR_RATE_FLOOR``."""
-    relative = (allowed_increase - 1.0) if increase else (1.0 - 1.0 / allowed_increase)
-    return max(relative * baseline_rate, ERROR_RATE_FLOOR)
 
 
 def decision_interval(evidence: MetricEvidence, confidence: float) -> Interval | None:

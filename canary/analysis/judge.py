@@ -45,7 +45,6 @@ from canary.analysis.decision import (
     relevant,
     side_alpha,
     significant_side,
-    tolerated_difference,
 )
 from canary.analysis.evidence import MetricEvidence, finite_or_none
 from canary.analysis.holm import holm_adjust
@@ -166,7 +165,7 @@ def _samples_needed(evidence: MetricEvidence, alpha: float) -> int | None:
     policy = evidence.policy
     if policy.type is MetricType.RATIO and evidence.baseline is not None:
         rate = max(evidence.baseline, 0.0)
-        return proportion_samples_to_decide(rate, tolerated_difference(rate, policy.allowed_increase, True), alpha)
+        return proportion_samples_to_decide(rate, policy.allowed_increase, alpha)
     if evidence.baseline_sorted is not None:
         return distribution_samples_to_decide(evidence.baseline_sorted, policy.allowed_increase, alpha)
     return None
@@ -190,21 +189,21 @@ def _percent(confidence: float) -> str:
     return f"{100.0 * confidence:.4g}%"
 
 
-def _tolerance_text(evidence: MetricEvidence, bounds: Bounds, direction: Direction, level: str) -> str:
-    """What the one-sided bounds show against the tolerated change, in words."""
-    parts = []
+def _effect_text(evidence: MetricEvidence, bounds: Bounds, level: str) -> str:
+    """The relevance measure with its one-sided bounds and the tolerated change, in words."""
+    policy = evidence.policy
     if bounds.on_difference:
-        if direction is not Direction.DECREASE:
-            parts.append(f"rate rise {level} upper bound {bounds.high:+.4g} vs tolerated {bounds.tolerated_up:+.4g}")
-        if direction is not Direction.INCREASE:
-            parts.append(f"rate change {level} lower bound {bounds.low:+.4g} vs tolerated {bounds.tolerated_down:+.4g}")
-    else:
-        measure = "quantile ratio" if evidence.policy.test is TestKind.QUANTILE else "mean ratio"
-        if direction is not Direction.DECREASE:
-            parts.append(f"{measure} {level} upper bound {bounds.high:.4g}x vs tolerated {bounds.tolerated_up:.4g}x")
-        if direction is not Direction.INCREASE:
-            parts.append(f"{measure} {level} lower bound {bounds.low:.4g}x vs tolerated {bounds.tolerated_down:.4g}x")
-    return "; ".join(parts)
+        return (
+            f"error rate {evidence.canary:.4g} vs {evidence.baseline:.4g}: difference {evidence.estimate:+.4g}, "
+            f"{level} bounds [{bounds.low:+.4g}, {bounds.high:+.4g}], tolerated "
+            f"[{bounds.tolerated_down:+.4g}, {bounds.tolerated_up:+.4g}]"
+        )
+    measure = "quantile ratio" if policy.test is TestKind.QUANTILE else "mean ratio"
+    effect = evidence.effect if evidence.effect is not None else float("nan")
+    return (
+        f"{measure} {effect:.4g}x, {level} bounds [{bounds.low:.4g}x, {bounds.high:.4g}x], tolerated "
+        f"[{bounds.tolerated_down:.4g}x, {bounds.tolerated_up:.4g}x]"
+    )
 
 
 def _decide_statistical(
@@ -218,32 +217,31 @@ def _decide_statistical(
     word = "increase" if side is Direction.INCREASE else "decrease"
     test = _TEST_NAMES.get(policy.test, policy.test.value)
     level = f"one-sided {_percent(1.0 - one_sided)}"
+    kind = "one-sided p" if policy.direction is not Direction.EITHER else "p (two one-sided tests: twice the smaller)"
     significance = (
-        f"{test} one-sided p for an {word} {decision_p_value(evidence):.3g} "
-        f"(Holm-adjusted {adjusted:.3g}) vs alpha {alpha:.3g}"
-        + (" (two one-sided tests at alpha/2)" if policy.direction is Direction.EITHER else "")
+        f"{test} {kind} for an {word} {decision_p_value(evidence):.3g}, Holm-adjusted {adjusted:.3g}, "
+        f"vs alpha {alpha:.3g}"
     )
-    effect = f"effect {evidence.effect:.4g}x" if evidence.effect is not None else "effect n/a"
-    shown = (
-        f"; change {interval.estimate:+.4g} in [{interval.low:.4g}, {interval.high:.4g}] "
-        f"({_percent(interval.confidence)} two-sided: each end a {level} bound)"
-        if interval
-        else ""
-    )
-    tolerance = _tolerance_text(evidence, bounds, policy.direction, level)
+    shown = ""
+    if interval and not bounds.on_difference:
+        what = "quantile difference" if policy.test is TestKind.QUANTILE else "Hodges-Lehmann shift"
+        shown = (
+            f"; {what} {interval.estimate:+.4g} in [{interval.low:.4g}, {interval.high:.4g}] "
+            f"({_percent(interval.confidence)} two-sided: each end a {level} bound)"
+        )
+    details = f"{significance}; {_effect_text(evidence, bounds, level)}{shown}"
     if adjusted <= alpha and relevant(evidence, side):
         classification = Classification.HIGH if side is Direction.INCREASE else Classification.LOW
-        reason = f"significant {word} beyond the tolerated change: {significance}, {effect}{shown}"
+        reason = f"Fail: significant {word} reaching the tolerated change: {details}"
         return Verdict.FAIL, classification, reason, interval, bounds
     if excludes_regression(bounds, policy.direction):
-        reason = f"no regression beyond the tolerated change ({tolerance}): {significance}, {effect}{shown}"
+        reason = f"Pass: the {level} bound excludes the tolerated regression: {details}"
         return Verdict.PASS, Classification.PASS, reason, interval, bounds
     if adjusted <= alpha:
-        what = f"significant {word} below the tolerated change, but the data do not exclude it"
+        what = f"significant {word} below the tolerated change, but the data do not exclude a tolerated-or-worse one"
     else:
-        what = "no significant regression, but the data do not exclude the tolerated one"
-    reason = f"{what} ({tolerance}): {significance}, {effect}{shown}"
-    return Verdict.INCONCLUSIVE, Classification.PASS, reason, interval, bounds
+        what = "no significant regression, but the data do not exclude the tolerated one yet"
+    return Verdict.INCONCLUSIVE, Classification.PASS, f"Inconclusive: {what}: {details}", interval, bounds
 
 
 def _decide(evidence: MetricEvidence, adjusted: float | None, look: Look, critical: bool) -> MetricResult:
@@ -269,8 +267,8 @@ def _decide(evidence: MetricEvidence, adjusted: float | None, look: Look, critic
     needed = None
     if evidence.samples < policy.min_samples:
         # Too little data decides nothing, a Fail no more than a Pass.
-        needed = _samples_needed(evidence, side_alpha(policy.direction, alpha))
-        wanted = max(policy.min_samples, needed or 0)
+        needed = max(policy.min_samples, _samples_needed(evidence, side_alpha(policy.direction, alpha)) or 0)
+        wanted = needed
         kept = "" if verdict is not Verdict.FAIL else "would fail, but "
         reason = (
             f"{kept}{evidence.samples} samples on the smaller side, {wanted} needed "
@@ -280,6 +278,7 @@ def _decide(evidence: MetricEvidence, adjusted: float | None, look: Look, critic
     elif verdict is Verdict.INCONCLUSIVE:
         needed = _samples_needed(evidence, side_alpha(policy.direction, alpha))
         if needed is not None:
+            needed = max(needed, policy.min_samples)
             reason = f"{reason}; about {needed} samples per side needed for 80% power, {evidence.samples} now"
     decision = decision_p_value(evidence) if adjusted is not None else None
     return MetricResult(

@@ -22,6 +22,17 @@ from dataclasses import dataclass
 
 from canary.analysis.normal import norm_isf, norm_sf
 
+# The smallest rise of an error rate that counts as a regression, whatever the baseline
+# rate: 0.1 percentage points.  Without it a baseline with no errors would tolerate no
+# error at all, and no amount of traffic could show a canary as good as it.
+ERROR_RATE_FLOOR = 0.001
+
+
+def tolerated_difference(baseline_rate: float, allowed_increase: float, increase: bool = True) -> float:
+    """The rise (or fall) of an error rate a policy tolerates, floored at ``ERROR_RATE_FLOOR``."""
+    relative = (allowed_increase - 1.0) if increase else (1.0 - 1.0 / allowed_increase)
+    return max(relative * baseline_rate, ERROR_RATE_FLOOR)
+
 
 @dataclass(frozen=True)
 class ProportionTest:
