@@ -12,7 +12,7 @@ the rules that turn that alpha into the three statistical conclusions:
   tolerated one.  For distributions the relevance measure is the ratio of means,
   which stays informative for discrete data where a location shift is 0; rates use
   the absolute difference against the tolerated regression ``max((allowedIncrease
-  - 1) * baseline rate, ERROR_RATE_FLOOR)``; histogram quantiles their ratio.
+  - 1) * baseline rate, allowedAbsoluteIncrease)`` (default ``ERROR_RATE_FLOOR``); histogram quantiles their ratio.
 * **Non-inferiority** (what a Pass needs): the one-sided bound at the look's alpha
   excludes the tolerated regression: Fieller's bound of the mean ratio below
   ``allowedIncrease``, Newcombe's bound of the rate difference below the tolerated
@@ -151,8 +151,8 @@ def effect_bounds(evidence: MetricEvidence, alpha: float) -> Bounds:
     if policy.type is MetricType.RATIO and evidence.counts is not None:
         low, high = newcombe_interval(*evidence.counts, 1.0 - 2.0 * alpha)
         rate = evidence.baseline or 0.0
-        up = tolerated_difference(rate, policy.allowed_increase, True)
-        down = tolerated_difference(rate, policy.allowed_increase, False)
+        up = tolerated_difference(rate, policy.allowed_increase, True, policy.allowed_absolute_increase)
+        down = tolerated_difference(rate, policy.allowed_increase, False, policy.allowed_absolute_increase)
         return Bounds(low, high, up, -down, True)
     if policy.test is TestKind.QUANTILE:
         low, high = quantile_ratio_bounds(evidence, alpha)
@@ -166,9 +166,10 @@ def relevant(evidence: MetricEvidence, side: Direction) -> bool:
     policy = evidence.policy
     if policy.type is MetricType.RATIO and evidence.estimate is not None:
         rate = evidence.baseline or 0.0
+        floor = policy.allowed_absolute_increase
         if side is Direction.INCREASE:
-            return evidence.estimate >= tolerated_difference(rate, policy.allowed_increase, True)
-        return -evidence.estimate >= tolerated_difference(rate, policy.allowed_increase, False)
+            return evidence.estimate >= tolerated_difference(rate, policy.allowed_increase, True, floor)
+        return -evidence.estimate >= tolerated_difference(rate, policy.allowed_increase, False, floor)
     effect = evidence.effect if evidence.effect is not None else 1.0
     if side is Direction.INCREASE:
         return effect >= policy.allowed_increase

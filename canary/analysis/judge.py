@@ -165,7 +165,8 @@ def _samples_needed(evidence: MetricEvidence, alpha: float) -> int | None:
     policy = evidence.policy
     if policy.type is MetricType.RATIO and evidence.baseline is not None:
         rate = max(evidence.baseline, 0.0)
-        return proportion_samples_to_decide(rate, policy.allowed_increase, alpha)
+        floor = policy.allowed_absolute_increase
+        return proportion_samples_to_decide(rate, policy.allowed_increase, alpha, floor=floor)
     if evidence.baseline_sorted is not None:
         return distribution_samples_to_decide(evidence.baseline_sorted, policy.allowed_increase, alpha)
     return None

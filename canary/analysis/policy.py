@@ -87,6 +87,8 @@ class MetricPolicy:
     direction: Direction = Direction.INCREASE
     allowed_increase: float = DEFAULT_ALLOWED_INCREASE
     critical_increase: float | None = None
+    # Ratio policies: the tolerated rise of the rate whatever the baseline (None: ERROR_RATE_FLOOR).
+    allowed_absolute_increase: float | None = None
     threshold: Threshold = field(default_factory=Threshold)
     confidence: float = 0.98
     min_samples: int = 50
@@ -190,6 +192,9 @@ def parse_policy(obj: Mapping[str, Any]) -> MetricPolicy:
         raise PolicyError(f"{where}.minSamples: expected a non-negative integer, got {min_samples!r}")
     if allowed is None or allowed <= 0:
         raise PolicyError(f"{where}.allowedIncrease: must be positive")
+    absolute = _number(spec, "allowedAbsoluteIncrease", where, None)
+    if absolute is not None and not 0.0 <= absolute < 1.0:
+        raise PolicyError(f"{where}.allowedAbsoluteIncrease: {absolute} outside [0, 1) (a rate)")
     return MetricPolicy(
         name=name,
         kind=str(kind),
@@ -201,6 +206,7 @@ def parse_policy(obj: Mapping[str, Any]) -> MetricPolicy:
         direction=_enum(Direction, spec.get("direction", "increase"), f"{where}.direction"),
         allowed_increase=allowed,
         critical_increase=_number(spec, "criticalIncrease", where, None),
+        allowed_absolute_increase=absolute,
         threshold=threshold,
         confidence=confidence,
         min_samples=min_samples,

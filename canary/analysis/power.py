@@ -118,11 +118,11 @@ def _smallest(condition: Callable[[int], bool], limit: int = 10**9) -> int | Non
 
 
 def proportion_samples_to_decide(
-    baseline_rate: float, allowed: float, alpha: float, power: float = DEFAULT_POWER
+    baseline_rate: float, allowed: float, alpha: float, power: float = DEFAULT_POWER, floor: float | None = None
 ) -> int | None:
     """Requests per side so a rate test at one-sided ``alpha`` decides with ``power``.
 
-    The tolerated rise is ``tolerated_difference(baseline_rate, allowed)``.  Pass side: the
+    The tolerated rise is ``tolerated_difference(baseline_rate, allowed, floor=floor)``.  Pass side: the
     statistic the bound is held against, canary rate - A x baseline rate (or the plain
     difference where the floor applies), at its ``power`` quantile for an unchanged canary,
     still gives a Newcombe bound under the tolerated rise.  Fail side: with the canary rate
@@ -131,9 +131,9 @@ def proportion_samples_to_decide(
     ``power``.
     """
     p = min(max(baseline_rate, 0.0), 1.0)
-    tolerated = tolerated_difference(p, allowed)
+    tolerated = tolerated_difference(p, allowed, True, floor)
     # The margin moves with the observed baseline rate unless the floor holds it.
-    spread = 1.0 + allowed**2 if (allowed - 1.0) * p > ERROR_RATE_FLOOR else 2.0
+    spread = 1.0 + allowed**2 if (allowed - 1.0) * p > (ERROR_RATE_FLOOR if floor is None else floor) else 2.0
     if tolerated <= 0.0 or p + 2.0 * tolerated >= 1.0:
         return None
     z_alpha, z_beta = norm_isf(alpha), norm_isf(1.0 - power)

@@ -28,10 +28,12 @@ from canary.analysis.normal import norm_isf, norm_sf
 ERROR_RATE_FLOOR = 0.001
 
 
-def tolerated_difference(baseline_rate: float, allowed_increase: float, increase: bool = True) -> float:
-    """The rise (or fall) of an error rate a policy tolerates, floored at ``ERROR_RATE_FLOOR``."""
+def tolerated_difference(
+    baseline_rate: float, allowed_increase: float, increase: bool = True, floor: float | None = None
+) -> float:
+    """The rise (or fall) of an error rate a policy tolerates, at least ``floor`` (``ERROR_RATE_FLOOR``)."""
     relative = (allowed_increase - 1.0) if increase else (1.0 - 1.0 / allowed_increase)
-    return max(relative * baseline_rate, ERROR_RATE_FLOOR)
+    return max(relative * baseline_rate, ERROR_RATE_FLOOR if floor is None else floor)
 
 
 @dataclass(frozen=True)

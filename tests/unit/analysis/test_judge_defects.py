@@ -221,6 +221,15 @@ def test_no_errors_in_two_hundred_requests_is_not_evidence() -> None:
     assert worse.verdict is not Verdict.PASS
 
 
+def test_the_absolute_tolerance_of_a_rate_is_a_policy_setting() -> None:
+    # Low traffic can show non-inferiority against a coarser absolute tolerance, set explicitly.
+    coarse = _policy("ratio", allowedAbsoluteIncrease=0.05)
+    assert coarse.allowed_absolute_increase == 0.05
+    result = judge_metric(evaluate_metric(coarse, _ratio(0, 200), _ratio(0, 200)))
+    assert result.verdict is Verdict.PASS
+    assert result.bounds is not None and result.bounds.tolerated_up == 0.05
+
+
 def test_a_noisy_tie_is_inconclusive_and_a_tight_one_passes() -> None:
     rng = np.random.default_rng(27)
     policy = _policy()
