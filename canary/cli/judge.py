@@ -18,8 +18,10 @@ several), or a policy name looked up in ``--policy-dir`` directories, then
 ``$RUDDER_POLICY_PATH``, then the bundled ``policies/`` library.
 
 Exit codes: 0 Pass, 1 High or Low (a regression in the policy's bad direction),
-2 invalid input (policy or file), 3 no verdict (NoData, Error, or fewer samples
-than the policy's ``minSamples``: Inconclusive).
+2 invalid input (policy or file), 3 no verdict (NoData, Error, or Inconclusive:
+fewer samples than the policy's ``minSamples``, or data that do not yet exclude
+the tolerated regression).  The output says what decided: the one-sided p-value,
+the interval's level and the one-sided bounds against the tolerated change.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ Pins down, each on data where the judge before the fix (commit f29c43c) was wron
 * (5) ``samplesNeeded`` delivers its stated 80% power under the judge's own rules;
 * (6) Pass needs evidence: no errors in 200 requests, or a noisy tie, is Inconclusive;
 * (7) the default tolerance does not fail a 1% slowdown, and the reported interval is
-  at the level of the decision (a Fail's interval excludes 0).
+  at the level of the decision (a Fail's interval excludes 0);
+* ``kubectl canary judge`` and the controller's judge decide and explain identically.
 
 Simulations are small and seeded, with bounds well inside what the full bench
 (``python -m bench.analysis.judge_checks``) measures.
@@ -32,6 +33,7 @@ from canary.analysis import (
     Measurement,
     MetricPolicy,
     Observation,
+    PolicyError,
     Verdict,
     evaluate_metric,
     judge_analysis,
@@ -228,6 +230,8 @@ def test_the_absolute_tolerance_of_a_rate_is_a_policy_setting() -> None:
     result = judge_metric(evaluate_metric(coarse, _ratio(0, 200), _ratio(0, 200)))
     assert result.verdict is Verdict.PASS
     assert result.bounds is not None and result.bounds.tolerated_up == 0.05
+    with pytest.raises(PolicyError, match=r"spec\.allowedAbsoluteIncrease: 1.5 outside \[0, 1\)"):
+        _policy("ratio", allowedAbsoluteIncrease=1.5)
 
 
 def test_a_noisy_tie_is_inconclusive_and_a_tight_one_passes() -> None:
@@ -284,3 +288,37 @@ def test_the_reported_interval_is_the_decisions() -> None:
         levels.add(result.to_dict().get("intervalConfidence", math.nan) - (1.0 - 2.0 * alpha))
     assert 20 <= fails <= 130  # the cases straddle the decision boundary
     assert max(map(abs, levels)) < 1e-12  # every interval at 1 - 2 alpha: ends are one-sided bounds at alpha
+
+
+# --- the offline judge and the controller decide identically ---
+
+
+@pytest.mark.parametrize(
+    ("canary", "baseline"),
+    [('{"errors": 1, "total": 50}', '{"errors": 0, "total": 950}'),
+     ('{"errors": 40, "total": 2000}', '{"errors": 10, "total": 2000}'),
+     ('{"errors": 0, "total": 30000}', '{"errors": 0, "total": 30000}'),
+     ("[" + ", ".join(["0"] * 80 + ["1"] * 40) + "]", "[" + ", ".join(["0"] * 100 + ["1"] * 20) + "]")],
+)  # fmt: skip
+def test_cli_and_controller_decide_identically(tmp_path: Path, canary: str, baseline: str) -> None:
+    kind = "ratio" if canary.startswith("{") else "distribution"
+    spec = "{type: ratio, test: proportion, queries: {errors: e, total: t}}"
+    if kind == "distribution":
+        spec = "{type: distribution, test: mann-whitney, queries: {samples: s}}"
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        f"apiVersion: rudder.dev/v1alpha1\nkind: ClusterMetricPolicy\nmetadata: {{name: m}}\nspec: {spec}\n"
+    )
+    (tmp_path / "c.json").write_text(canary)
+    (tmp_path / "b.json").write_text(baseline)
+    _, out = judge(JudgeArgs(policy=str(policy_file), canary=tmp_path / "c.json", baseline=tmp_path / "b.json"))
+    values = [json.loads(canary), json.loads(baseline)]
+    if kind == "ratio":
+        sides = [_ratio(v["errors"], v["total"]) for v in values]
+    else:
+        sides = [_samples(np.array(v, dtype=float)) for v in values]
+    controller = judge_analysis([evaluate_metric(_policy(kind), *sides)], Look(1, 1)).metrics[0].to_dict()
+    same = {"verdict": "classification", "canaryVerdict": "verdict", "reason": "message", "ciLow": "ciLow",
+            "ciHigh": "ciHigh", "decisionPValue": "decisionPValue", "samplesNeeded": "samplesNeeded",
+            "boundLow": "boundLow", "boundHigh": "boundHigh"}  # fmt: skip
+    assert {cli: out[cli] for cli in same} == {cli: controller[key] for cli, key in same.items()}
