@@ -9,7 +9,7 @@ For one analysis (one look of one canary) the judge
    the test, not by the sign of an estimate;
 3. decides each metric with the rules of ``canary.analysis.decision``:
 
-   * **Fail** (High, or Low for ``decrease``): fewer than ``minSamples`` on no side,
+   * **Fail** (High, or Low for ``decrease``): at least ``minSamples`` on each side,
      the adjusted p-value at or below the look's alpha, and the estimated change
      reaching the tolerated one (``allowedIncrease``: the mean ratio, the rate rise
      over the tolerated one, the quantile ratio); a ratio's canary rate above
@@ -269,10 +269,9 @@ def _decide(evidence: MetricEvidence, adjusted: float | None, look: Look, critic
     if evidence.samples < policy.min_samples:
         # Too little data decides nothing, a Fail no more than a Pass.
         needed = max(policy.min_samples, _samples_needed(evidence, side_alpha(policy.direction, alpha)) or 0)
-        wanted = needed
         kept = "" if verdict is not Verdict.FAIL else "would fail, but "
         reason = (
-            f"{kept}{evidence.samples} samples on the smaller side, {wanted} needed "
+            f"{kept}{evidence.samples} samples on the smaller side, {needed} needed "
             f"(minSamples {policy.min_samples}); {reason}"
         )
         verdict, classification = Verdict.INCONCLUSIVE, Classification.PASS
