@@ -33,7 +33,9 @@ Entry points for the CanaryRelease controller
    ``Look(number, planned)`` carries the alpha-spending state: look ``number`` of
    ``planned`` is tested at its share of each policy's alpha, so judging every
    interval does not inflate false rollbacks.  ``judge_metric(evidence)`` judges a
-   single metric at the full alpha (the offline ``kubectl canary judge``).
+   single metric at the full alpha (the offline ``kubectl canary judge``).  The
+   decision rules (one-sided tests, the effect gate, non-inferiority for a Pass,
+   intervals at the look's level) are in ``canary.analysis.decision``.
 
 Lower-level statistics (all pure, all tested against scipy or R): ``rank_sum_test``,
 ``hodges_lehmann``, ``two_proportion_test``, ``compare_quantiles`` /

@@ -1,9 +1,13 @@
 """Turn one metric's measurements into evidence: the statistics behind a verdict.
 
-Evidence holds numbers only (estimate, interval, p-value, effect, sample counts,
-queries); deciding what they mean for the canary, with Holm's correction and the
-look's share of alpha, is ``canary.analysis.judge``'s job.  Keeping the two apart
-lets the judge correct p-values across all metrics of an analysis first.
+Evidence holds numbers only (p-values, effect, sample counts, queries, and what
+an interval needs); deciding what they mean for the canary, with Holm's
+correction and the look's share of alpha, is ``canary.analysis.judge``'s job.
+Keeping the two apart lets the judge correct p-values across all metrics of an
+analysis first.  Intervals are computed by the judge (``canary.analysis.decision``)
+at the level the look decides at, so the interval a verdict shows is the one
+that decided it; the Hodges-Lehmann interval of a distribution is therefore left
+out of the evidence (``estimate``/``ci_*`` are None) and computed once, there.
 """
 
 from __future__ import annotations
@@ -18,12 +22,11 @@ from numpy.typing import NDArray
 
 from canary.analysis.effects import mean_ratio
 from canary.analysis.histograms import Histogram, compare_quantiles
-from canary.analysis.hodges_lehmann import hodges_lehmann
 from canary.analysis.kayenta import clean, remove_outliers
 from canary.analysis.measurements import Measurement, MeasurementStatus, Observation
 from canary.analysis.policy import MetricPolicy, MetricType, TestKind
 from canary.analysis.proportions import two_proportion_test
-from canary.analysis.ranksum import rank_sum_test, sort_samples
+from canary.analysis.ranksum import RankSumTest, rank_sum_test, sort_samples
 
 FloatArray = NDArray[np.float64]
 OUTLIER_FACTOR = 3.0  # Kayenta's judge uses Tukey fences at 3 IQR
@@ -48,6 +51,16 @@ class MetricEvidence:
     canary_samples: int = 0
     baseline_samples: int = 0
     baseline_sorted: FloatArray | None = None  # kept for the sample-size estimate
+    # One-sided p-values of the test (canary above / below baseline): the decision's.
+    p_greater: float | None = None
+    p_less: float | None = None
+    # What the judge needs for intervals at the look's level:
+    canary_sorted: FloatArray | None = None  # distributions (Hodges-Lehmann)
+    rank_test: RankSumTest | None = field(default=None, repr=False, compare=False)
+    canary_variance: float | None = None  # distributions: sample variances (mean-ratio bounds)
+    baseline_variance: float | None = None
+    counts: tuple[int, int, int, int] | None = None  # ratios: canary errors, total, baseline errors, total
+    resampled: tuple[FloatArray, FloatArray] | None = field(default=None, repr=False, compare=False)  # quantiles
     queries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
@@ -100,16 +113,12 @@ def _distribution(
             policy.name, policy, MeasurementStatus.NO_DATA, f"{side}: no samples left", queries=queries
         )
     test = rank_sum_test(canary_sorted, baseline_sorted)
-    shift = hodges_lehmann(canary_sorted, baseline_sorted, test, policy.confidence)
     return MetricEvidence(
         policy.name,
         policy,
         MeasurementStatus.OK,
         canary=float(np.mean(canary_sorted)),
         baseline=float(np.mean(baseline_sorted)),
-        estimate=shift.estimate,
-        ci_low=shift.ci_low,
-        ci_high=shift.ci_high,
         p_value=test.p_value,
         effect=mean_ratio(canary_sorted, baseline_sorted),
         cles=test.cles,
@@ -117,6 +126,12 @@ def _distribution(
         baseline_samples=m,
         baseline_sorted=baseline_sorted,
         queries=queries,
+        p_greater=test.p_greater,
+        p_less=test.p_less,
+        canary_sorted=canary_sorted,
+        rank_test=test,
+        canary_variance=float(np.var(canary_sorted, ddof=1)) if n > 1 else 0.0,
+        baseline_variance=float(np.var(baseline_sorted, ddof=1)) if m > 1 else 0.0,
     )
 
 
@@ -134,9 +149,9 @@ def _ratio(
             message = f"{side}: {errors:g} errors out of {total:g} requests is not a proportion"
             return MetricEvidence(policy.name, policy, MeasurementStatus.ERROR, message, queries=queries)
     # Counters from increase() are extrapolated floats; the test wants counts.
-    test = two_proportion_test(
-        round(errors_c), max(round(total_c), 1), round(errors_b), max(round(total_b), 1), policy.confidence
-    )
+    counts = (round(errors_c), max(round(total_c), 1), round(errors_b), max(round(total_b), 1))
+    counts = (min(counts[0], counts[1]), counts[1], min(counts[2], counts[3]), counts[3])
+    test = two_proportion_test(*counts, policy.confidence)
     return MetricEvidence(
         policy.name,
         policy,
@@ -151,6 +166,9 @@ def _ratio(
         canary_samples=round(total_c),
         baseline_samples=round(total_b),
         queries=queries,
+        p_greater=test.p_greater,
+        p_less=test.p_less,
+        counts=counts,
     )
 
 
@@ -175,6 +193,7 @@ def _quantile(
     if canary_hist.total <= 0 or baseline_hist.total <= 0:
         return MetricEvidence(policy.name, policy, MeasurementStatus.NO_DATA, "no observations", queries=queries)
     result = compare_quantiles(policy.quantile, canary_hist, baseline_hist, policy.confidence)
+    differences = result.canary_resampled - result.baseline_resampled
     return MetricEvidence(
         policy.name,
         policy,
@@ -189,6 +208,10 @@ def _quantile(
         canary_samples=round(canary_hist.total),
         baseline_samples=round(baseline_hist.total),
         queries=queries,
+        # Bootstrap one-sided p-values; ties at zero count half, as in the two-sided one.
+        p_greater=float(np.mean(differences <= 0) - 0.5 * np.mean(differences == 0)),
+        p_less=float(np.mean(differences >= 0) - 0.5 * np.mean(differences == 0)),
+        resampled=(result.canary_resampled, result.baseline_resampled),
     )
 
 

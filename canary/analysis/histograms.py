@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -90,6 +90,9 @@ class QuantileComparison:
     p_value: float  # bootstrap two-sided: how often the resampled difference crosses zero
     ratio: float  # canary / baseline
     resamples: int
+    # The resampled quantiles, kept so the judge can read one-sided bounds at a look's alpha.
+    canary_resampled: FloatArray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
+    baseline_resampled: FloatArray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
 
 
 def _resample(histogram: Histogram, resamples: int, rng: np.random.Generator) -> FloatArray:
@@ -141,4 +144,6 @@ def compare_quantiles(
         p_value,
         ratio,
         resamples,
+        canary_q,
+        baseline_q,
     )

@@ -2,24 +2,31 @@
 
 For one analysis (one look of one canary) the judge
 
-1. gives each statistical metric the look's share of its alpha (``SequentialPlan``);
+1. gives each statistical metric the look's share of its alpha (``Look``);
 2. Holm-adjusts the decision p-values of all statistical metrics of the analysis
-   together (one-sided in the bad direction for directional policies);
-3. classifies each metric (Pass | High | Low | NoData | Error): High needs a
-   significant adjusted p-value, a positive estimate, an effect at or above
-   ``allowedIncrease`` and a direction that makes increases bad; Low mirrors it;
-   a ratio's canary rate above ``threshold.max`` is High whatever the test says;
-4. turns classifications into verdicts (Pass | Fail | Inconclusive | NoData |
-   Error): a bad classification fails; fewer than ``minSamples`` samples on a side
-   is Inconclusive, with the samples needed for 80% power to see the policy's
-   effect;
-5. aggregates: any Fail fails the analysis (a Fail of a critical metric is also a
+   together: one-sided in the policy's bad direction, from the test statistic
+   itself (``canary.analysis.decision``), so ties and discrete data are judged by
+   the test, not by the sign of an estimate;
+3. decides each metric with the rules of ``canary.analysis.decision``:
+
+   * **Fail** (High, or Low for ``decrease``): at least ``minSamples`` on each side,
+     the adjusted p-value at or below the look's alpha, and the estimated change
+     reaching the tolerated one (``allowedIncrease``: the mean ratio, the rate rise
+     over the tolerated one, the quantile ratio); a ratio's canary rate above
+     ``threshold.max`` also fails; threshold policies fail outside their bounds;
+   * **Pass**: enough samples and the one-sided bound at the look's alpha excludes
+     the tolerated regression (non-inferiority), whatever the test says;
+   * **Inconclusive** otherwise, with the samples per side a decision needs;
+
+4. aggregates: any Fail fails the analysis (a Fail of a critical metric is also a
    ``critical_failure``, which should abort the canary at once), then Error, then
    NoData, then Inconclusive; otherwise Pass.  A Kayenta-style score is reported
    alongside.
 
-Every result carries its numbers and a one-line reason, so nobody has to guess
-why a canary was rolled back.
+The interval a result reports is at the level the look decided at (each end a
+one-sided bound at the look's alpha), and every result carries its numbers and a
+one-line reason saying what was decided, so nobody has to guess why a canary was
+rolled back or held.
 """
 
 from __future__ import annotations
@@ -28,19 +35,35 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from canary.analysis.decision import (
+    Bounds,
+    Interval,
+    decision_interval,
+    decision_p_value,
+    effect_bounds,
+    excludes_regression,
+    relevant,
+    side_alpha,
+    significant_side,
+)
 from canary.analysis.evidence import MetricEvidence, finite_or_none
 from canary.analysis.holm import holm_adjust
 from canary.analysis.kayenta import ScoredMetric, weighted_score
 from canary.analysis.measurements import MeasurementStatus
 from canary.analysis.policy import MetricType, TestKind
-from canary.analysis.power import proportion_samples_needed, rank_sum_samples_needed
+from canary.analysis.power import distribution_samples_to_decide, proportion_samples_to_decide
 from canary.analysis.sequential import SequentialPlan, SpendingFunction
 from canary.analysis.threshold import check_threshold
 from canary.analysis.verdicts import Classification, Direction, Verdict
 
-# Effect to size samples for when the policy tolerates none (allowedIncrease <= 1).
-DEFAULT_DETECTABLE_RATIO = 1.2
+__all__ = ["AnalysisResult", "Look", "MetricResult", "decision_p_value", "judge_analysis", "judge_metric"]
+
 _AGGREGATE_ORDER = (Verdict.FAIL, Verdict.ERROR, Verdict.NO_DATA, Verdict.INCONCLUSIVE)
+_TEST_NAMES = {
+    TestKind.MANN_WHITNEY: "Mann-Whitney",
+    TestKind.PROPORTION: "Fisher's exact",
+    TestKind.QUANTILE: "bootstrap",
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,9 @@ class MetricResult:
     samples_needed: int | None
     critical: bool
     reason: str
+    interval: Interval | None = None  # the change with its interval at the decision's level
+    bounds: Bounds | None = None  # one-sided bounds of the relevance measure at the look's alpha
+    decision_p_value: float | None = None  # one-sided in the bad direction, before Holm
 
     @property
     def name(self) -> str:
@@ -88,8 +114,8 @@ class MetricResult:
             "canary": finite_or_none(e.canary),
             "baseline": finite_or_none(e.baseline),
             "pValue": finite_or_none(e.p_value),
-            "ciLow": finite_or_none(e.ci_low),
-            "ciHigh": finite_or_none(e.ci_high),
+            "ciLow": finite_or_none(self.interval.low if self.interval else e.ci_low),
+            "ciHigh": finite_or_none(self.interval.high if self.interval else e.ci_high),
             "effect": finite_or_none(e.effect),
             "samples": samples,
             "query": e.query,
@@ -100,12 +126,20 @@ class MetricResult:
         """Full explanation (status fields plus classification, estimate, alpha and more)."""
         e = self.evidence
         out = self.to_status()
+        bounds = self.bounds
         out.update(
             classification=self.classification.value,
-            estimate=finite_or_none(e.estimate),
+            estimate=finite_or_none(self.interval.estimate if self.interval else e.estimate),
+            intervalConfidence=self.interval.confidence if self.interval else None,
             cles=finite_or_none(e.cles),
+            decisionPValue=finite_or_none(self.decision_p_value),
             adjustedPValue=finite_or_none(self.adjusted_p_value),
             alpha=self.alpha,
+            boundLow=finite_or_none(bounds.low) if bounds else None,
+            boundHigh=finite_or_none(bounds.high) if bounds else None,
+            boundsOf="rate difference" if bounds and bounds.on_difference else ("effect" if bounds else None),
+            toleratedUp=finite_or_none(bounds.tolerated_up) if bounds else None,
+            toleratedDown=finite_or_none(bounds.tolerated_down) if bounds else None,
             samplesNeeded=self.samples_needed,
             critical=self.critical,
             effectInfinite=e.effect is not None and e.effect == float("inf"),
@@ -126,80 +160,89 @@ class AnalysisResult:
         return {"verdict": self.verdict.value, "metrics": [m.to_status() for m in self.metrics]}
 
 
-def decision_p_value(evidence: MetricEvidence) -> float:
-    """The p-value the decision uses: one-sided in the bad direction for directional policies.
-
-    The reported ``pValue`` is two-sided (as R and scipy print it).  A policy that
-    only fears increases would otherwise test at alpha/2 in the direction it cares
-    about; halving the two-sided p when the estimate points the bad way (and
-    reading 1 - p/2 when it points the harmless way) makes the false-fail rate
-    alpha, as configured.
-    """
-    p = evidence.p_value if evidence.p_value is not None else 1.0
-    estimate = evidence.estimate or 0.0
-    direction = evidence.policy.direction
-    if direction is Direction.EITHER:
-        return p
-    bad = estimate > 0 if direction is Direction.INCREASE else estimate < 0
-    return p / 2.0 if bad else 1.0 - p / 2.0
-
-
 def _samples_needed(evidence: MetricEvidence, alpha: float) -> int | None:
+    """Samples per side for a decision with 80% power at the look's one-sided level."""
     policy = evidence.policy
-    ratio = policy.allowed_increase if policy.allowed_increase > 1.0 else DEFAULT_DETECTABLE_RATIO
-    # The size formulas take a two-sided alpha; a directional decision is one-sided.
-    alpha = alpha if policy.direction is Direction.EITHER else min(2.0 * alpha, 0.999)
     if policy.type is MetricType.RATIO and evidence.baseline is not None:
-        baseline_rate = evidence.baseline if evidence.baseline > 0 else 1.0 / max(evidence.baseline_samples, 1)
-        return proportion_samples_needed(baseline_rate, ratio, alpha)
+        rate = max(evidence.baseline, 0.0)
+        floor = policy.allowed_absolute_increase
+        return proportion_samples_to_decide(rate, policy.allowed_increase, alpha, floor=floor)
     if evidence.baseline_sorted is not None:
-        return rank_sum_samples_needed(evidence.baseline_sorted, ratio, alpha)
+        return distribution_samples_to_decide(evidence.baseline_sorted, policy.allowed_increase, alpha)
     return None
 
 
-def _classify(evidence: MetricEvidence, adjusted: float | None, alpha: float) -> tuple[Classification, str, bool]:
-    """Classification, reason, and whether it is a failure (absolute bounds fail in any direction)."""
+def _threshold(evidence: MetricEvidence) -> tuple[Classification, str, bool]:
     policy = evidence.policy
-    if policy.test is TestKind.THRESHOLD:
-        value = evidence.canary
-        assert value is not None
-        check = check_threshold(value, policy.threshold)
-        if check.above_max:
-            return Classification.HIGH, f"{value:.6g} is above the maximum {policy.threshold.max:g}", True
-        if check.below_min:
-            return Classification.LOW, f"{value:.6g} is below the minimum {policy.threshold.min:g}", True
-        if not check.passed:
-            return Classification.HIGH, f"{value} is not a number", True
-        return Classification.PASS, f"{value:.6g} is within the threshold", False
-    limit = policy.threshold.max
-    if policy.type is MetricType.RATIO and limit is not None and (evidence.canary or 0.0) > limit:
+    value = evidence.canary
+    assert value is not None
+    check = check_threshold(value, policy.threshold)
+    if check.above_max:
+        return Classification.HIGH, f"{value:.6g} is above the maximum {policy.threshold.max:g}", True
+    if check.below_min:
+        return Classification.LOW, f"{value:.6g} is below the minimum {policy.threshold.min:g}", True
+    if not check.passed:
+        return Classification.HIGH, f"{value} is not a number", True
+    return Classification.PASS, f"{value:.6g} is within the threshold", False
+
+
+def _percent(confidence: float) -> str:
+    return f"{100.0 * confidence:.4g}%"
+
+
+def _effect_text(evidence: MetricEvidence, bounds: Bounds, level: str) -> str:
+    """The relevance measure with its one-sided bounds and the tolerated change, in words."""
+    policy = evidence.policy
+    if bounds.on_difference:
         return (
-            Classification.HIGH,
-            f"canary rate {evidence.canary:.4g} is above the maximum {limit:g}",
-            True,
+            f"error rate {evidence.canary:.4g} vs {evidence.baseline:.4g}: difference {evidence.estimate:+.4g}, "
+            f"{level} bounds [{bounds.low:+.4g}, {bounds.high:+.4g}], tolerated "
+            f"[{bounds.tolerated_down:+.4g}, {bounds.tolerated_up:+.4g}]"
         )
-    assert adjusted is not None
-    assert evidence.estimate is not None
-    assert evidence.effect is not None
-    significant = adjusted <= alpha
-    detail = (
-        f"estimate {evidence.estimate:+.4g} in [{evidence.ci_low:.4g}, {evidence.ci_high:.4g}], "
-        f"effect {evidence.effect:.4g}x, p={evidence.p_value:.3g} (decision p, Holm-adjusted: {adjusted:.3g}) "
+    measure = "quantile ratio" if policy.test is TestKind.QUANTILE else "mean ratio"
+    effect = evidence.effect if evidence.effect is not None else float("nan")
+    return (
+        f"{measure} {effect:.4g}x, {level} bounds [{bounds.low:.4g}x, {bounds.high:.4g}x], tolerated "
+        f"[{bounds.tolerated_down:.4g}x, {bounds.tolerated_up:.4g}x]"
+    )
+
+
+def _decide_statistical(
+    evidence: MetricEvidence, adjusted: float, alpha: float
+) -> tuple[Verdict, Classification, str, Interval | None, Bounds]:
+    policy = evidence.policy
+    one_sided = side_alpha(policy.direction, alpha)
+    interval = decision_interval(evidence, 1.0 - 2.0 * one_sided)
+    bounds = effect_bounds(evidence, one_sided)
+    side = significant_side(evidence)
+    word = "increase" if side is Direction.INCREASE else "decrease"
+    test = _TEST_NAMES.get(policy.test, policy.test.value)
+    level = f"one-sided {_percent(1.0 - one_sided)}"
+    kind = "one-sided p" if policy.direction is not Direction.EITHER else "p (two one-sided tests: twice the smaller)"
+    significance = (
+        f"{test} {kind} for an {word} {decision_p_value(evidence):.3g}, Holm-adjusted {adjusted:.3g}, "
         f"vs alpha {alpha:.3g}"
     )
-    increase = evidence.estimate > 0 and evidence.effect >= policy.allowed_increase
-    decrease = evidence.estimate < 0 and evidence.effect <= policy.allowed_decrease
-    if significant and increase and policy.direction.flags(Classification.HIGH):
-        return Classification.HIGH, f"significant increase: {detail}", True
-    if significant and decrease and policy.direction.flags(Classification.LOW):
-        return Classification.LOW, f"significant decrease: {detail}", True
-    if significant:
-        return (
-            Classification.PASS,
-            f"significant change within tolerance or in the harmless direction: {detail}",
-            False,
+    shown = ""
+    if interval and not bounds.on_difference:
+        what = "quantile difference" if policy.test is TestKind.QUANTILE else "Hodges-Lehmann shift"
+        shown = (
+            f"; {what} {interval.estimate:+.4g} in [{interval.low:.4g}, {interval.high:.4g}] "
+            f"({_percent(interval.confidence)} two-sided: each end a {level} bound)"
         )
-    return Classification.PASS, f"no significant change: {detail}", False
+    details = f"{significance}; {_effect_text(evidence, bounds, level)}{shown}"
+    if adjusted <= alpha and relevant(evidence, side):
+        classification = Classification.HIGH if side is Direction.INCREASE else Classification.LOW
+        reason = f"Fail: significant {word} reaching the tolerated change: {details}"
+        return Verdict.FAIL, classification, reason, interval, bounds
+    if excludes_regression(bounds, policy.direction):
+        reason = f"Pass: the {level} bound excludes the tolerated regression: {details}"
+        return Verdict.PASS, Classification.PASS, reason, interval, bounds
+    if adjusted <= alpha:
+        what = f"significant {word} below the tolerated change, but the data do not exclude a tolerated-or-worse one"
+    else:
+        what = "no significant regression, but the data do not exclude the tolerated one yet"
+    return Verdict.INCONCLUSIVE, Classification.PASS, f"Inconclusive: {what}: {details}", interval, bounds
 
 
 def _decide(evidence: MetricEvidence, adjusted: float | None, look: Look, critical: bool) -> MetricResult:
@@ -208,18 +251,39 @@ def _decide(evidence: MetricEvidence, adjusted: float | None, look: Look, critic
         classification = Classification.ERROR if evidence.status is MeasurementStatus.ERROR else Classification.NO_DATA
         verdict = Verdict.ERROR if evidence.status is MeasurementStatus.ERROR else Verdict.NO_DATA
         return MetricResult(evidence, verdict, classification, None, None, None, critical, evidence.message)
+    if policy.test is TestKind.THRESHOLD:
+        classification, reason, bad = _threshold(evidence)
+        verdict = Verdict.FAIL if bad else Verdict.PASS
+        return MetricResult(evidence, verdict, classification, None, None, None, critical, reason)
     alpha = look.alpha(policy.alpha)
-    classification, reason, bad = _classify(evidence, adjusted, alpha)
-    needed = _samples_needed(evidence, alpha) if policy.test is not TestKind.THRESHOLD else None
-    if bad:
-        verdict = Verdict.FAIL
-    elif policy.test is not TestKind.THRESHOLD and evidence.samples < policy.min_samples:
-        verdict = Verdict.INCONCLUSIVE
-        wanted = max(policy.min_samples, needed or 0)
-        reason = f"{evidence.samples} samples on the smaller side, {wanted} needed; {reason}"
+    limit = policy.threshold.max
+    interval: Interval | None = None
+    bounds: Bounds | None = None
+    if policy.type is MetricType.RATIO and limit is not None and (evidence.canary or 0.0) > limit:
+        verdict, classification = Verdict.FAIL, Classification.HIGH
+        reason = f"canary rate {evidence.canary:.4g} is above the maximum {limit:g}"
     else:
-        verdict = Verdict.PASS
-    return MetricResult(evidence, verdict, classification, alpha, adjusted, needed, critical, reason)
+        assert adjusted is not None  # every OK statistical metric was tested
+        verdict, classification, reason, interval, bounds = _decide_statistical(evidence, adjusted, alpha)
+    needed = None
+    if evidence.samples < policy.min_samples:
+        # Too little data decides nothing, a Fail no more than a Pass.
+        needed = max(policy.min_samples, _samples_needed(evidence, side_alpha(policy.direction, alpha)) or 0)
+        kept = "" if verdict is not Verdict.FAIL else "would fail, but "
+        reason = (
+            f"{kept}{evidence.samples} samples on the smaller side, {needed} needed "
+            f"(minSamples {policy.min_samples}); {reason}"
+        )
+        verdict, classification = Verdict.INCONCLUSIVE, Classification.PASS
+    elif verdict is Verdict.INCONCLUSIVE:
+        needed = _samples_needed(evidence, side_alpha(policy.direction, alpha))
+        if needed is not None:
+            needed = max(needed, policy.min_samples)
+            reason = f"{reason}; about {needed} samples per side needed for 80% power, {evidence.samples} now"
+    decision = decision_p_value(evidence) if adjusted is not None else None
+    return MetricResult(
+        evidence, verdict, classification, alpha, adjusted, needed, critical, reason, interval, bounds, decision
+    )
 
 
 def judge_analysis(

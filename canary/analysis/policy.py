@@ -36,6 +36,10 @@ from canary.analysis.threshold import Threshold
 from canary.analysis.verdicts import Direction
 
 API_VERSION = "rudder.dev/v1alpha1"
+# The CRD's default tolerance: a canary up to 10% worse than its baseline is not a
+# regression.  1.0 would tolerate nothing: with enough traffic any real but harmless
+# difference (1% at 200k samples) fails, and no data could ever show non-inferiority.
+DEFAULT_ALLOWED_INCREASE = 1.1
 KINDS = ("MetricPolicy", "ClusterMetricPolicy")
 
 
@@ -81,8 +85,10 @@ class MetricPolicy:
     namespace: str | None = None
     description: str = ""
     direction: Direction = Direction.INCREASE
-    allowed_increase: float = 1.0
+    allowed_increase: float = DEFAULT_ALLOWED_INCREASE
     critical_increase: float | None = None
+    # Ratio policies: the tolerated rise of the rate whatever the baseline (None: ERROR_RATE_FLOOR).
+    allowed_absolute_increase: float | None = None
     threshold: Threshold = field(default_factory=Threshold)
     confidence: float = 0.98
     min_samples: int = 50
@@ -180,12 +186,15 @@ def parse_policy(obj: Mapping[str, Any]) -> MetricPolicy:
     threshold = _threshold(spec, where)
     if test is TestKind.THRESHOLD and not threshold.is_set:
         raise PolicyError(f"{where}.threshold: the threshold test needs min and/or max")
-    allowed = _number(spec, "allowedIncrease", where, 1.0)
+    allowed = _number(spec, "allowedIncrease", where, DEFAULT_ALLOWED_INCREASE)
     min_samples = spec.get("minSamples", 50)
     if isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 0:
         raise PolicyError(f"{where}.minSamples: expected a non-negative integer, got {min_samples!r}")
     if allowed is None or allowed <= 0:
         raise PolicyError(f"{where}.allowedIncrease: must be positive")
+    absolute = _number(spec, "allowedAbsoluteIncrease", where, None)
+    if absolute is not None and not 0.0 <= absolute < 1.0:
+        raise PolicyError(f"{where}.allowedAbsoluteIncrease: {absolute} outside [0, 1) (a rate)")
     return MetricPolicy(
         name=name,
         kind=str(kind),
@@ -197,6 +206,7 @@ def parse_policy(obj: Mapping[str, Any]) -> MetricPolicy:
         direction=_enum(Direction, spec.get("direction", "increase"), f"{where}.direction"),
         allowed_increase=allowed,
         critical_increase=_number(spec, "criticalIncrease", where, None),
+        allowed_absolute_increase=absolute,
         threshold=threshold,
         confidence=confidence,
         min_samples=min_samples,

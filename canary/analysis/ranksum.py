@@ -1,4 +1,4 @@
-"""Two-sided Mann-Whitney U (Wilcoxon rank-sum) test on sorted samples.
+"""Mann-Whitney U (Wilcoxon rank-sum) test on sorted samples.
 
 Conventions follow R's ``wilcox.test`` and scipy's ``mannwhitneyu``:
 
@@ -24,8 +24,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from canary.analysis.merge import count_less, count_not_greater
-from canary.analysis.normal import norm_sf
-from canary.analysis.wilcoxon_exact import EXACT_LIMIT, exact_two_sided_p
+from canary.analysis.normal import norm_cdf, norm_sf
+from canary.analysis.wilcoxon_exact import EXACT_LIMIT, exact_two_sided_p, u_cdf, u_sf
 
 FloatArray = NDArray[np.float64]
 
@@ -42,6 +42,10 @@ class RankSumTest:
     n_baseline: int
     has_ties: bool  # any tie in the pooled sample
     within_tie_term: float  # sum(t^3 - t) over ties inside each sample (for the CI)
+    # One-sided p-values (scipy's alternative="greater" / "less"): the decision uses the one of
+    # the bad direction, so ties and discrete data are judged by U itself, not by an estimate's sign.
+    p_greater: float = 1.0
+    p_less: float = 1.0
     # Per canary value, baseline values strictly below: reused by the Hodges-Lehmann selection.
     below: NDArray[np.int64] | None = field(default=None, repr=False, compare=False)
 
@@ -104,14 +108,20 @@ def rank_sum_test(
     within = _tie_term(canary_sorted) + _tie_term(baseline_sorted)
     has_ties = equal_pairs > 0 or within > 0
     if n < EXACT_LIMIT and m < EXACT_LIMIT and not has_ties:
-        return RankSumTest(u, exact_two_sided_p(u, n, m), None, True, n, m, False, 0.0, below)
+        return RankSumTest(
+            u, exact_two_sided_p(u, n, m), None, True, n, m, False, 0.0, u_sf(u, n, m), u_cdf(u, n, m), below
+        )
     pooled_ties = _tie_term(np.sort(np.concatenate((canary_sorted, baseline_sorted)))) if has_ties else 0.0
     total = n + m
     variance = n * m / 12.0 * ((total + 1) - pooled_ties / (total * (total - 1)))
     deviation = u - n * m / 2.0
     if variance <= 0.0:
         # Every observation is identical: no evidence of any shift.
-        return RankSumTest(u, 1.0, 0.0, False, n, m, has_ties, within, below)
+        return RankSumTest(u, 1.0, 0.0, False, n, m, has_ties, within, 1.0, 1.0, below)
     z = (deviation - math.copysign(0.5, deviation) if deviation else 0.0) / math.sqrt(variance)
     p_value = min(1.0, 2.0 * norm_sf(abs(z)))
-    return RankSumTest(u, p_value, z, False, n, m, has_ties, within, below)
+    sigma = math.sqrt(variance)
+    # One-sided, with the continuity correction towards the null as scipy applies it.
+    p_greater = norm_sf((deviation - 0.5) / sigma)
+    p_less = norm_cdf((deviation + 0.5) / sigma)
+    return RankSumTest(u, p_value, z, False, n, m, has_ties, within, p_greater, p_less, below)

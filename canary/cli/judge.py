@@ -18,8 +18,10 @@ several), or a policy name looked up in ``--policy-dir`` directories, then
 ``$RUDDER_POLICY_PATH``, then the bundled ``policies/`` library.
 
 Exit codes: 0 Pass, 1 High or Low (a regression in the policy's bad direction),
-2 invalid input (policy or file), 3 no verdict (NoData, Error, or fewer samples
-than the policy's ``minSamples``: Inconclusive).
+2 invalid input (policy or file), 3 no verdict (NoData, Error, or Inconclusive:
+fewer samples than the policy's ``minSamples``, or data that do not yet exclude
+the tolerated regression).  The output says what decided: the one-sided p-value,
+the interval's level and the one-sided bounds against the tolerated change.
 """
 
 from __future__ import annotations
@@ -169,18 +171,18 @@ def _finite(value: float | None) -> float | None:
 def report(result: MetricResult) -> dict[str, Any]:
     """The contract's output keys, then the full explanation."""
     e = result.evidence
+    details = result.to_dict()
     out: dict[str, Any] = {
         "verdict": result.classification.value,
         "pValue": _finite(e.p_value),
-        "estimate": _finite(e.estimate),
-        "ciLow": _finite(e.ci_low),
-        "ciHigh": _finite(e.ci_high),
+        "estimate": details["estimate"],
+        "ciLow": details["ciLow"],
+        "ciHigh": details["ciHigh"],
         "baselineMean": _finite(e.baseline),
         "canaryMean": _finite(e.canary),
         "effect": _finite(e.effect),
         "samples": {"baseline": e.baseline_samples, "canary": e.canary_samples},
     }
-    details = result.to_dict()
     out.update(
         policy=e.policy.name,
         type=e.policy.type.value,
@@ -190,6 +192,15 @@ def report(result: MetricResult) -> dict[str, Any]:
         reason=result.reason,
         cles=details["cles"],
         alpha=details["alpha"],
+        # What decided: the one-sided p-value, the interval's level, the one-sided bounds
+        # of the relevance measure against the tolerated change (see docs/analysis.md).
+        decisionPValue=details["decisionPValue"],
+        intervalConfidence=details["intervalConfidence"],
+        boundsOf=details["boundsOf"],
+        boundLow=details["boundLow"],
+        boundHigh=details["boundHigh"],
+        toleratedUp=details["toleratedUp"],
+        toleratedDown=details["toleratedDown"],
         samplesNeeded=details["samplesNeeded"],
         effectInfinite=details["effectInfinite"],
     )
