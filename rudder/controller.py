@@ -4,6 +4,7 @@
                       [--metrics-port 8080] [--health-port 8081]
                       [--peering NAME [--priority N|auto] [--peering-lifetime SECONDS] | --standalone]
                       [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--kubeconfig PATH]
+                      [--prometheus-url URL] [--prometheus-allow ENTRY ...]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.
@@ -55,6 +56,8 @@ class ControllerConfig:
     allow_cluster_scoped: frozenset[str] = field(default_factory=frozenset)
     resync_seconds: float = 5.0
     kubeconfig: str | None = None
+    prometheus_url: str | None = None  # the default endpoint of canary analyses
+    prometheus_allow: tuple[str, ...] = ()  # further endpoints a CanaryRelease may name
 
 
 def auto_priority(started: float, tiebreak: int) -> int:
@@ -98,7 +101,18 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "5")),
                    help="seconds between level-triggered resyncs of each object")
     p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
+    p.add_argument("--prometheus-url", metavar="URL", default=os.environ.get("RUDDER_PROMETHEUS_URL") or None,
+                   help="Prometheus queried by canaries whose spec.analysis.prometheus.url is empty (always allowed)")
+    p.add_argument("--prometheus-allow", action="append", default=[], metavar="ENTRY",
+                   help="a Prometheus a CanaryRelease may name: scheme://host[:port|:*][/path] or host:port "
+                        "(repeatable; without any, canaries may only use --prometheus-url)")
     args = p.parse_args(list(argv))
+    from canary.providers.access import PrometheusAccess  # the canary package loads only when needed
+
+    try:
+        PrometheusAccess.from_flags(args.prometheus_url, args.prometheus_allow)
+    except ValueError as err:
+        p.error(f"--prometheus-allow/--prometheus-url: {err}")
     chosen = tuple(c.strip() for c in args.controllers.split(",") if c.strip())
     unknown = sorted(set(chosen) - set(CONTROLLERS))
     if unknown or not chosen:
@@ -116,6 +130,8 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         allow_cluster_scoped=frozenset(args.allow_cluster_scoped),
         resync_seconds=args.resync,
         kubeconfig=args.kubeconfig,
+        prometheus_url=args.prometheus_url,
+        prometheus_allow=tuple(args.prometheus_allow),
     )
 
 
