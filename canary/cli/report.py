@@ -7,6 +7,7 @@ It reads the CanaryRelease and its Events from the cluster, or with `-f` a saved
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,16 @@ def _from_file(path: str) -> dict[str, Any]:
     return found[0]
 
 
+def default_output(name: object) -> str:
+    """`NAME-report.html` in the working directory: the name (from a file, anyone's) is reduced to a plain
+    file name, so `../x` or `/etc/x` cannot place the report elsewhere (an explicit -o is the user's choice)."""
+    safe = _UNSAFE.sub("_", str(name or ""))[:200].lstrip(".-")
+    return f"{safe or 'canary'}-report.html"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]", re.ASCII)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.file:
         body, events = _from_file(args.file), []
@@ -59,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
         page = render_report(body, events, datetime.now(UTC))
     except ParseError as err:
         raise CliError(f"cannot read the CanaryRelease: {err}") from None
-    name = (body.get("metadata") or {}).get("name") or args.name or "canary"
-    output = args.output or f"{name}-report.html"
+    metadata = body.get("metadata")
+    name = (metadata.get("name") if isinstance(metadata, dict) else None) or args.name
+    output = args.output or default_output(name)
     if output == "-":
         print(page, end="")
         return EXIT_OK
