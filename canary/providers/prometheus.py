@@ -160,7 +160,6 @@ class PrometheusProvider:
         self.config = config
         self._session = session or requests.Session()
         self._session.trust_env = False  # no proxies or .netrc credentials from the controller's environment
-        self._session.max_redirects = 0
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PrometheusProvider:
