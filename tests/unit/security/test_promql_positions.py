@@ -276,7 +276,7 @@ def test_headers_reach_the_server_and_never_a_message(server: str) -> None:
     ("", SECRET, "'' is not a valid HTTP header name"),
 ])
 def test_bad_headers_are_refused_without_their_value(name: str, value: str, message: str) -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(ValueError, match=r"^prometheus provider: ") as caught:
         PrometheusConfig(url="http://p:9090", headers=MappingProxyType({name: value}))
     assert str(caught.value) == f"prometheus provider: {message}"
     assert SECRET not in str(caught.value)
