@@ -8,8 +8,8 @@ the session's controller ignores):
   are created and the controller stays healthy;
 * an authenticated Prometheus (a local server on 127.0.0.1 that answers 401 unless the request carries
   the bearer token of the `headersFrom` Secret) is queried with that header on every request, the
-  canary is judged (no Error, the last look Pass) and promoted, and the token appears nowhere in the status, the Events or the
-  controller's log.
+  canary is judged (no Error, the last look Pass) and promoted, and the token appears nowhere in the
+  status, the Events or the controller's log.
 """
 
 from __future__ import annotations
