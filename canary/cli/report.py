@@ -39,6 +39,8 @@ def _from_file(path: str) -> dict[str, Any]:
         raise CliError(f"--file {path}: {getattr(err, 'strerror', None) or err}") from None
     except yaml.YAMLError as err:
         raise CliError(f"--file {path}: not YAML or JSON ({err.__class__.__name__})") from None
+    except (ValueError, RecursionError) as err:  # e.g. an integer of thousands of digits, nesting too deep
+        raise CliError(f"--file {path}: unreadable ({err.__class__.__name__})") from None
     found = [d for d in documents if isinstance(d, dict) and d.get("kind") == "CanaryRelease"]
     if len(found) != 1:
         raise CliError(f"--file {path}: expected one CanaryRelease, found {len(found)}")

@@ -237,6 +237,27 @@ def test_report_from_a_file_with_a_hostile_name_writes_here(
     assert capsys.readouterr().out == "wrote _escaped-report.html\n"
 
 
+@pytest.mark.corpus("cli")
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"\xff\xfe\x00binary", "invalid start byte"),
+    (b"kind: CanaryRelease\nmetadata: {name: x}\nspec: {n: " + b"9" * 5000 + b"}\n", "unreadable (ValueError)"),
+    (b"kind: CanaryRelease\nmetadata: [unclosed\n", "not YAML or JSON (ParserError)"),
+    (b"kind: ConfigMap\n", "expected one CanaryRelease, found 0"),
+])
+def test_report_from_an_unusable_file_is_one_clean_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, problem: str
+) -> None:
+    saved = tmp_path / "saved.yaml"
+    saved.write_bytes(content)
+    monkeypatch.chdir(tmp_path)
+    assert canary_main(["report", "-f", str(saved)]) == 4
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: --file {saved}: ")
+    assert problem in captured.err
+    assert "Traceback" not in captured.err
+    assert [p.name for p in tmp_path.iterdir()] == ["saved.yaml"]
+
+
 # -- --set as Helm parses it (F25, F16) --------------------------------------------------------------
 
 HELM_FACTS = [
