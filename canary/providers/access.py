@@ -98,7 +98,7 @@ class AllowEntry:
             target = parse_url(f"http://{host_port.group(1)}")
             port = None if host_port.group(2) == "*" else int(host_port.group(2))
             if port is not None and not 0 < port < 65536:
-                raise ValueError(f"{text!r}: port out of range")
+                raise ValueError(f"{text!r} has a port out of range")
             return cls(frozenset(_SCHEMES), target.host, port)
         any_port = re.match(r"^([a-zA-Z]+://[^/]+):\*(/.*)?$", text)
         try:

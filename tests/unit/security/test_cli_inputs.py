@@ -328,3 +328,27 @@ def test_rudder_template_with_odd_set_values_never_tracebacks(
     else:
         assert code == 0, captured.err
         assert "kind: ConfigMap" in captured.out
+
+
+# -- the controller's Prometheus flags (F5) ----------------------------------------------------------
+
+
+@pytest.mark.corpus("cli")
+@pytest.mark.parametrize(("flags", "problem"), [
+    (["--prometheus-allow", "ftp://prometheus:9090"], "'ftp://prometheus:9090' must start with http:// or https://"),
+    (["--prometheus-allow", "http://a@b:9090"], "'http://a@b:9090' must not contain user info"),
+    (["--prometheus-allow", "prometheus:99999"], "'prometheus:99999' has a port out of range"),
+    (["--prometheus-url", "http://p:9090/?x=1"], "--prometheus-url 'http://p:9090/?x=1' must not contain a query"),
+    (["--prometheus-url", "http://p:9090/a/../b"], "has a path segment '..' that is not a plain name"),
+])
+def test_bad_prometheus_flags_stop_the_controller_at_startup(
+    capsys: pytest.CaptureFixture[str], flags: list[str], problem: str
+) -> None:
+    from rudder.controller import parse_args  # noqa: PLC0415 - the controller module starts nothing on import
+
+    with pytest.raises(SystemExit) as caught:
+        parse_args(flags)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "rudder-controller: error: --prometheus-allow/--prometheus-url: " in err
+    assert problem in err
