@@ -13,6 +13,7 @@ import kopf
 
 from canary.kube.execute import forget_metrics
 from canary.kube.reconcile import reconcile
+from canary.providers.access import PrometheusAccess
 from rudder.kopfkit import GROUP, VERSION, ObjectLocks, register_level_triggered
 from rudder.kube.client import Kube, KubeError
 from rudder.kube.metrics import RECONCILE_ERRORS
@@ -28,6 +29,7 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
     """Register the CanaryRelease handlers into `registry`."""
     kube = Kube.from_environment(cfg.kubeconfig)
     locks = ObjectLocks()
+    access = PrometheusAccess.from_flags(cfg.prometheus_url, cfg.prometheus_allow)
 
     def run(namespace: str, name: str, uid: str, blocking: bool) -> bool:
         """Reconcile once; True when the finalizer may be released."""
@@ -35,7 +37,7 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
         if not lock.acquire(blocking=blocking):
             return False
         try:
-            return reconcile(kube, namespace, name).deletion_allowed
+            return reconcile(kube, namespace, name, access=access).deletion_allowed
         except KubeError as err:
             RECONCILE_ERRORS.labels(controller="canary").inc()
             raise kopf.TemporaryError(f"{err.status} {err.reason}: {err.message}", delay=1) from err

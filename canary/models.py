@@ -11,6 +11,7 @@ The vocabulary (enums) and the status model live in `canary.domain.vocabulary` a
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,6 +76,7 @@ DEFAULT_PROGRESS_DEADLINE = 600.0
 DEFAULT_ANALYSIS_INTERVAL = 30.0
 DEFAULT_MAX_EXTENSIONS = 3
 CONSECUTIVE_ERROR_LIMIT = 4  # Argo Rollouts' default for provider errors in a row
+MAX_PROMETHEUS_TIMEOUT = 300.0  # a query that takes longer would hold a controller worker for minutes
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ class AnalysisSpec:
     interval: float = DEFAULT_ANALYSIS_INTERVAL
     prometheus_url: str | None = None
     metrics: tuple[MetricRef, ...] = ()
+    prometheus_timeout: float | None = None  # None: the provider's default
+    prometheus_headers_secret: str | None = None  # `prometheus.headersFrom.secretName`
     failure_limit: int = 1  # failed analyses tolerated: the next one rolls back (Argo's failureLimit)
     on_inconclusive: OnInconclusive = OnInconclusive.PAUSE
     max_extensions: int = DEFAULT_MAX_EXTENSIONS  # `extend` gives up (pauses) after this many extensions
@@ -217,17 +221,20 @@ def parse_spec(raw: Mapping[str, Any]) -> CanarySpec:
         if len(set(workloads)) != len(workloads):
             raise ParseError("spec.workloads", "names a workload twice")
     analysis_raw = raw.get("analysis")
+    steps = tuple(_parse_step(s, f"spec.steps[{i}]") for i, s in enumerate(steps_raw))
+    _check_weights(steps)
+    progress_deadline = read_duration(raw.get("progressDeadline"), "spec.progressDeadline", DEFAULT_PROGRESS_DEADLINE)
+    if progress_deadline <= 0:
+        raise ParseError("spec.progressDeadline", "must be longer than 0s")
     return CanarySpec(
         release=read_string(raw.get("release"), "spec.release", required=True),
-        steps=tuple(_parse_step(s, f"spec.steps[{i}]") for i, s in enumerate(steps_raw)),
+        steps=steps,
         values=read_mapping(raw.get("values"), "spec.values"),
         workloads=workloads,
         baseline=read_bool(raw.get("baseline"), "spec.baseline", default=True),
         router=_parse_router(read_mapping(raw.get("router"), "spec.router")),
         analysis=None if analysis_raw is None else _parse_analysis(read_mapping(analysis_raw, "spec.analysis")),
-        progress_deadline=read_duration(
-            raw.get("progressDeadline"), "spec.progressDeadline", DEFAULT_PROGRESS_DEADLINE
-        ),
+        progress_deadline=progress_deadline,
         auto_promote=read_bool(raw.get("autoPromote"), "spec.autoPromote", default=True),
     )
 
@@ -243,6 +250,18 @@ def _parse_step(raw: Any, path: str) -> Step:
         return PauseStep(None if duration is None else read_duration(duration, f"{path}.pause.duration", 0.0))
     weight = read_int(step.get("weight"), f"{path}.weight", default=None, minimum=0, maximum=100)
     return WeightStep(weight=weight, duration=read_duration(step.get("duration"), f"{path}.duration", 0.0))
+
+
+def _check_weights(steps: tuple[Step, ...]) -> None:
+    """Weights only grow, and some step sends the canary traffic: a canary that never receives traffic,
+    or whose traffic shrinks again before promotion, judges nothing that promotion would ship."""
+    weighted = [(i, s.weight) for i, s in enumerate(steps) if isinstance(s, WeightStep)]
+    if weighted and all(weight == 0 for _, weight in weighted):
+        raise ParseError("spec.steps", "every weight step has weight 0: the canary would never receive traffic")
+    for (_, before), (index, weight) in itertools.pairwise(weighted):
+        if weight < before:
+            raise ParseError(f"spec.steps[{index}].weight",
+                             f"{weight} is lower than the previous weight step's {before}: weights must not decrease")
 
 
 def _parse_router(raw: Mapping[str, Any]) -> RouterSpec:
@@ -295,10 +314,29 @@ def _parse_analysis(raw: Mapping[str, Any]) -> AnalysisSpec:
             "spec.analysis.onInconclusive", f"must be pause, rollback or extend, not {on_inconclusive_raw!r}"
         ) from None
     prometheus = read_mapping(raw.get("prometheus"), "spec.analysis.prometheus")
+    metrics = tuple(_parse_metric(m, f"spec.analysis.metrics[{i}]") for i, m in enumerate(metrics_raw))
+    first: dict[str, int] = {}
+    for index, metric in enumerate(metrics):
+        if metric.policy in first:
+            where = f"spec.analysis.metrics[{first[metric.policy]}]"
+            raise ParseError(f"spec.analysis.metrics[{index}].policy",
+                             f"policy {metric.policy} is already listed at {where}")
+        first[metric.policy] = index
+    timeout = None
+    if prometheus.get("timeout") is not None:
+        timeout = read_duration(prometheus.get("timeout"), "spec.analysis.prometheus.timeout", 0.0)
+        if not 0 < timeout <= MAX_PROMETHEUS_TIMEOUT:
+            raise ParseError("spec.analysis.prometheus.timeout",
+                             f"must be longer than 0s and at most {MAX_PROMETHEUS_TIMEOUT:g}s")
+    headers_from = read_mapping(prometheus.get("headersFrom"), "spec.analysis.prometheus.headersFrom")
+    headers_secret = read_string(headers_from.get("secretName"), "spec.analysis.prometheus.headersFrom.secretName",
+                                 required="headersFrom" in prometheus)
     return AnalysisSpec(
         interval=interval,
         prometheus_url=read_string(prometheus.get("url"), "spec.analysis.prometheus.url") or None,
-        metrics=tuple(_parse_metric(m, f"spec.analysis.metrics[{i}]") for i, m in enumerate(metrics_raw)),
+        prometheus_timeout=timeout,
+        prometheus_headers_secret=headers_secret or None,
+        metrics=metrics,
         failure_limit=read_int(raw.get("failureLimit"), "spec.analysis.failureLimit", default=1, minimum=0),
         on_inconclusive=on_inconclusive,
         max_extensions=read_int(

@@ -5,6 +5,7 @@
                       [--peering NAME [--priority N|auto] [--peering-lifetime SECONDS] | --standalone]
                       [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--kubeconfig PATH]
                       [--history-key-file PATH | --history-key-secret NS/NAME] [--accept-unsigned-history]
+                      [--prometheus-url URL] [--prometheus-allow ENTRY ...]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.
@@ -61,6 +62,8 @@ class ControllerConfig:
     history_key_file: str | None = None
     history_key_secret: str | None = None
     accept_unsigned_history: bool = False
+    prometheus_url: str | None = None  # the default endpoint of canary analyses
+    prometheus_allow: tuple[str, ...] = ()  # further endpoints a CanaryRelease may name
 
 
 def auto_priority(started: float, tiebreak: int) -> int:
@@ -114,7 +117,18 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p.add_argument("--accept-unsigned-history", action="store_true",
                    help="migration only: use owned ReleaseHistories written before history signing "
                         "(their objects are still validated and confined to the Release's namespace)")
+    p.add_argument("--prometheus-url", metavar="URL", default=os.environ.get("RUDDER_PROMETHEUS_URL") or None,
+                   help="Prometheus queried by canaries whose spec.analysis.prometheus.url is empty (always allowed)")
+    p.add_argument("--prometheus-allow", action="append", default=[], metavar="ENTRY",
+                   help="a Prometheus a CanaryRelease may name: scheme://host[:port|:*][/path] or host:port "
+                        "(repeatable; without any, canaries may only use --prometheus-url)")
     args = p.parse_args(list(argv))
+    from canary.providers.access import PrometheusAccess  # the canary package loads only when needed
+
+    try:
+        PrometheusAccess.from_flags(args.prometheus_url, args.prometheus_allow)
+    except ValueError as err:
+        p.error(f"--prometheus-allow/--prometheus-url: {err}")
     chosen = tuple(c.strip() for c in args.controllers.split(",") if c.strip())
     unknown = sorted(set(chosen) - set(CONTROLLERS))
     if unknown or not chosen:
@@ -135,6 +149,8 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         history_key_file=args.history_key_file,
         history_key_secret=args.history_key_secret,
         accept_unsigned_history=args.accept_unsigned_history,
+        prometheus_url=args.prometheus_url,
+        prometheus_allow=tuple(args.prometheus_allow),
     )
 
 

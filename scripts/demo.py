@@ -102,9 +102,11 @@ def start_services(stack: ExitStack, kubeconfig: str, ns: str, out: Path, env: d
     rudder = [PY, "-m", "rudder.cli.main"]
     say("Starting the controllers (Release + CanaryRelease), watching namespace " + ns)
     health, metrics = free_port(), free_port()
+    prom_port = free_port()  # chosen now: the controller allows canaries to query only this Prometheus
     stack.enter_context(background(
         [PY, "-m", "rudder.controller", "--namespace", ns, "--standalone", "--resync", "2",
-         "--health-port", str(health), "--metrics-port", str(metrics)], out / "controller.log", env))
+         "--health-port", str(health), "--metrics-port", str(metrics),
+         "--prometheus-url", f"http://127.0.0.1:{prom_port}"], out / "controller.log", env))
     wait_http(f"http://127.0.0.1:{health}/healthz", 60, "the controller")
 
     say("Installing the example web-app chart as Release web")
@@ -119,7 +121,6 @@ def start_services(stack: ExitStack, kubeconfig: str, ns: str, out: Path, env: d
         [PY, "-m", "simulator", "--kubeconfig", kubeconfig, "-n", ns, "--service", "web",
          "--rps", "200", "--profiles", str(profiles), "--port", str(sim_port)], out / "simulator.log", env))
     wait_http(f"http://127.0.0.1:{sim_port}/healthz", 30, "the simulator")
-    prom_port = free_port()
     prom_dir = Path(tempfile.mkdtemp(prefix="rudder-demo-prometheus-"))
     config = subprocess.run([PY, "-m", "simulator.prometheus_config", f"127.0.0.1:{sim_port}"],
                             check=True, capture_output=True, text=True, cwd=REPO).stdout

@@ -22,6 +22,7 @@ library in ``policies/`` only uses the combinations the CRD accepts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -117,13 +118,27 @@ def _enum(cls: type[Enum], value: object, where: str) -> Any:
         raise PolicyError(f"{where}: {value!r} is not one of {allowed}") from None
 
 
+def _flag(spec: Mapping[str, Any], key: str, where: str) -> bool:
+    # YAML's "false" in quotes is a string; bool("false") would read it as true.
+    value = spec.get(key, False)
+    if not isinstance(value, bool):
+        raise PolicyError(f"{where}.{key}: expected true or false, got {value!r}")
+    return value
+
+
 def _number(spec: Mapping[str, Any], key: str, where: str, default: float | None) -> float | None:
     value = spec.get(key, default)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PolicyError(f"{where}.{key}: expected a number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a float's range
+        raise PolicyError(f"{where}.{key}: {str(value)[:20]}... is out of range") from None
+    if not math.isfinite(number):
+        raise PolicyError(f"{where}.{key}: expected a finite number, got {value!r}")
+    return number
 
 
 def _queries(spec: Mapping[str, Any], where: str) -> Mapping[str, str]:
@@ -188,8 +203,8 @@ def parse_policy(obj: Mapping[str, Any]) -> MetricPolicy:
         raise PolicyError(f"{where}.threshold: the threshold test needs min and/or max")
     allowed = _number(spec, "allowedIncrease", where, DEFAULT_ALLOWED_INCREASE)
     min_samples = spec.get("minSamples", 50)
-    if isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 0:
-        raise PolicyError(f"{where}.minSamples: expected a non-negative integer, got {min_samples!r}")
+    if isinstance(min_samples, bool) or not isinstance(min_samples, int) or min_samples < 1:
+        raise PolicyError(f"{where}.minSamples: expected an integer >= 1, got {min_samples!r}")
     if allowed is None or allowed <= 0:
         raise PolicyError(f"{where}.allowedIncrease: must be positive")
     absolute = _number(spec, "allowedAbsoluteIncrease", where, None)
@@ -210,10 +225,10 @@ def parse_policy(obj: Mapping[str, Any]) -> MetricPolicy:
         threshold=threshold,
         confidence=confidence,
         min_samples=min_samples,
-        critical=bool(spec.get("critical", False)),
+        critical=_flag(spec, "critical", where),
         quantile=quantile,
         nan_strategy=_enum(NaNStrategy, spec.get("nanStrategy", "remove"), f"{where}.nanStrategy"),
-        remove_outliers=bool(spec.get("removeOutliers", False)),
+        remove_outliers=_flag(spec, "removeOutliers", where),
         group=str(spec.get("group", "default")),
         weight=_number(spec, "weight", where, None),
     )

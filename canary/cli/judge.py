@@ -105,24 +105,31 @@ def resolve_policy(reference: str, policy_dirs: Sequence[Path] = ()) -> MetricPo
 
 def _read_json_or_lines(path: Path) -> Any:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}") from None
+        raise InputError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (not UTF-8)") from None
     stripped = text.strip()
     if stripped.startswith(("[", "{")):
         try:
             return json.loads(stripped)
         except json.JSONDecodeError as error:
             raise InputError(f"{path}: invalid JSON: {error}") from None
+        except (ValueError, RecursionError):  # an integer of thousands of digits, or nesting too deep
+            raise InputError(f"{path}: invalid JSON: a number too long or nesting too deep") from None
     values = []
     for number, line in enumerate(text.splitlines(), start=1):
         content = line.split("#", 1)[0].strip()
         if not content:
             continue
         try:
-            values.append(float(content))
+            value = float(content)
         except ValueError:
-            raise InputError(f"{path}:{number}: not a number: {content!r}") from None
+            raise InputError(f"{path}:{number}: not a number: {content[:40]!r}") from None
+        if math.isinf(value):  # NaN is a documented "missing sample"; an infinite sample is nonsense
+            raise InputError(f"{path}:{number}: not a finite number: {content[:40]!r}")
+        values.append(value)
     return values
 
 
@@ -130,17 +137,36 @@ def _numbers(path: Path) -> Measurement:
     data = _read_json_or_lines(path)
     if not isinstance(data, list) or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in data):
         raise InputError(f"{path}: expected numbers, one per line or a JSON array")
-    return Measurement.of(np.asarray(data, dtype=np.float64), str(path))
+    try:
+        values = np.asarray([float(v) for v in data], dtype=np.float64)
+    except OverflowError:
+        raise InputError(f"{path}: a number is beyond a float's range") from None
+    if np.isinf(values).any():
+        raise InputError(f"{path}: expected finite numbers (NaN marks a missing sample)")
+    return Measurement.of(values, str(path))
+
+
+def _count(data: dict[str, Any], key: str, path: Path) -> float:
+    """A recorded count: a finite, non-negative whole number (JSON `true` or "12" is not one)."""
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{path}: {key} must be a number, not {json.dumps(value)[:40]}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InputError(f"{path}: {key} is beyond a float's range") from None
+    if not math.isfinite(number) or number < 0 or number != math.floor(number):
+        raise InputError(f"{path}: {key} must be a whole number >= 0, not {str(value)[:40]}")
+    return number
 
 
 def _ratio(path: Path) -> Observation:
     data = _read_json_or_lines(path)
     if not isinstance(data, dict) or not {"errors", "total"} <= data.keys():
         raise InputError(f'{path}: expected JSON {{"errors": E, "total": N}}')
-    try:
-        errors, total = float(data["errors"]), float(data["total"])
-    except (TypeError, ValueError):
-        raise InputError(f"{path}: errors and total must be numbers") from None
+    errors, total = _count(data, "errors", path), _count(data, "total", path)
+    if errors > total:
+        raise InputError(f"{path}: errors ({errors:g}) cannot exceed total ({total:g})")
     return Observation.of(errors=Measurement.of([errors], str(path)), total=Measurement.of([total], str(path)))
 
 
@@ -149,6 +175,14 @@ def _buckets(path: Path) -> Observation:
     buckets = data.get("buckets") if isinstance(data, dict) else None
     if not isinstance(buckets, dict) or not buckets:
         raise InputError(f'{path}: expected JSON {{"buckets": {{"le": cumulative count, ...}}}}')
+    for le, count in buckets.items():
+        try:
+            float(le)  # "0.1", "+Inf"
+        except ValueError:
+            raise InputError(f"{path}: bucket bound {str(le)[:40]!r} is not a number") from None
+        if isinstance(count, bool) or not isinstance(count, int | float) or not math.isfinite(float(count)) \
+                or count < 0:
+            raise InputError(f"{path}: bucket {str(le)[:40]} must have a finite count >= 0")
     labels = tuple({"le": str(le)} for le in buckets)
     values = np.asarray([float(v) for v in buckets.values()], dtype=np.float64)
     measurement = Measurement.of(values, str(path))
@@ -232,6 +266,10 @@ def judge(args: JudgeArgs) -> tuple[int, dict[str, Any]]:
             baseline = _observation(policy, args.baseline)
     except (InputError, PolicyError) as error:
         return EXIT_INVALID, {"error": str(error)}
+    except UnicodeDecodeError:
+        return EXIT_INVALID, {"error": f"policy {args.policy}: not a text file (not UTF-8)"}
+    except OSError as error:
+        return EXIT_INVALID, {"error": f"policy {args.policy}: {error.strerror or error}"}
     result = judge_metric(evaluate_metric(policy, canary, baseline))
     return exit_code(result), report(result)
 

@@ -7,6 +7,7 @@ It reads the CanaryRelease and its Events from the cluster, or with `-f` a saved
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,22 @@ def _from_file(path: str) -> dict[str, Any]:
         raise CliError(f"--file {path}: {getattr(err, 'strerror', None) or err}") from None
     except yaml.YAMLError as err:
         raise CliError(f"--file {path}: not YAML or JSON ({err.__class__.__name__})") from None
+    except (ValueError, RecursionError) as err:  # e.g. an integer of thousands of digits, nesting too deep
+        raise CliError(f"--file {path}: unreadable ({err.__class__.__name__})") from None
     found = [d for d in documents if isinstance(d, dict) and d.get("kind") == "CanaryRelease"]
     if len(found) != 1:
         raise CliError(f"--file {path}: expected one CanaryRelease, found {len(found)}")
     return found[0]
+
+
+def default_output(name: object) -> str:
+    """`NAME-report.html` in the working directory: the name (from a file, anyone's) is reduced to a plain
+    file name, so `../x` or `/etc/x` cannot place the report elsewhere (an explicit -o is the user's choice)."""
+    safe = _UNSAFE.sub("_", str(name or ""))[:200].lstrip(".-")
+    return f"{safe or 'canary'}-report.html"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]", re.ASCII)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
         page = render_report(body, events, datetime.now(UTC))
     except ParseError as err:
         raise CliError(f"cannot read the CanaryRelease: {err}") from None
-    name = (body.get("metadata") or {}).get("name") or args.name or "canary"
-    output = args.output or f"{name}-report.html"
+    metadata = body.get("metadata")
+    name = (metadata.get("name") if isinstance(metadata, dict) else None) or args.name
+    output = args.output or default_output(name)
     if output == "-":
         print(page, end="")
         return EXIT_OK

@@ -32,9 +32,11 @@ from canary.domain.fork import ForkedWorkload
 from canary.domain.labels import pod_name_regex
 from canary.domain.observed import AnalysisOutcome
 from canary.kube.metrics import ANALYSIS_SECONDS, VERDICTS
+from canary.kube.prometheus import ProviderSetupError, provider_for
 from canary.models import AnalysisRecord, CanarySpec, MetricResult, Verdict
 from canary.models import Track as DomainTrack
-from canary.providers import MetricProvider, QueryWindow, create_provider, measure
+from canary.providers import MetricProvider, QueryWindow, measure
+from canary.providers.access import PrometheusAccess
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.models import API_VERSION
 
@@ -82,18 +84,28 @@ def _observe(provider: MetricProvider, policy: MetricPolicy, ctx: QueryContext,
 
 
 def run_analysis(kube: Kube, spec: CanarySpec, namespace: str, workloads: Sequence[ForkedWorkload],
-                 action: RunAnalysis, *, provider: MetricProvider | None = None) -> AnalysisOutcome:
-    """Measure and judge every metric of `spec.analysis` for the window of `action`."""
+                 action: RunAnalysis, *, provider: MetricProvider | None = None,
+                 access: PrometheusAccess | None = None) -> AnalysisOutcome:
+    """Measure and judge every metric of `spec.analysis` for the window of `action`; the provider is the
+    canary's Prometheus as the controller's `access` allows (none allowed by default)."""
     started = time.monotonic()
     analysis = spec.analysis
     assert analysis is not None
+    setup_problem = ""
     if provider is None:
-        provider = create_provider("prometheus", {"url": analysis.prometheus_url or "http://127.0.0.1:9090"})
+        try:
+            provider = provider_for(kube, namespace, analysis, access or PrometheusAccess())
+        except ProviderSetupError as err:
+            setup_problem = str(err)  # every metric is an Error, and nothing is queried
     window, interval = _window(action)
     evidence: list[MetricEvidence] = []
     critical: list[bool] = []
-    problems: list[str] = []
+    problems: list[str] = [setup_problem] if setup_problem else []
     for ref in analysis.metrics:
+        if provider is None:
+            evidence.append(error_evidence(ref.policy, setup_problem))
+            critical.append(bool(ref.critical))
+            continue
         lookup = find_policy(kube, namespace, ref.policy)
         if lookup.policy is None:
             problems.append(lookup.problem)

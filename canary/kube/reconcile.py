@@ -6,15 +6,19 @@ runs again on a fresh observation that carries the outcome, in the same reconcil
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from canary.domain.fork import ForkPlan
 from canary.domain.machine import decide
+from canary.domain.observed import AnalysisOutcome
 from canary.kube.analysis import run_analysis
 from canary.kube.execute import Outcome, execute, utcnow
-from canary.kube.observe import observe
+from canary.kube.observe import Gathered, observe
+from canary.kube.prometheus import check_endpoint
 from canary.models import CanarySpec
 from canary.providers import MetricProvider
+from canary.providers.access import PrometheusAccess
 from rudder.kube.client import Kube
 
 
@@ -25,8 +29,25 @@ class Result:
     gone: bool = False
 
 
-def reconcile(kube: Kube, namespace: str, name: str, *, provider: MetricProvider | None = None) -> Result:
-    gathered = observe(kube, namespace, name)
+def _observe(kube: Kube, namespace: str, name: str, access: PrometheusAccess | None,
+             analysis: AnalysisOutcome | None = None) -> Gathered | None:
+    """Observe; a Prometheus URL the controller's allow-list refuses makes the spec invalid (the field
+    named in status), before anything is created or queried. An injected provider skips the check."""
+    gathered = observe(kube, namespace, name, analysis=analysis)
+    spec = gathered.observed.spec if gathered is not None else None
+    if gathered is None or access is None or not isinstance(spec, CanarySpec):
+        return gathered
+    refused = check_endpoint(spec.analysis, access)
+    if refused is None:
+        return gathered
+    return Gathered(gathered.parsed, gathered.body, dataclasses.replace(gathered.observed, spec=refused))
+
+
+def reconcile(kube: Kube, namespace: str, name: str, *, provider: MetricProvider | None = None,
+              access: PrometheusAccess | None = None) -> Result:
+    if provider is None and access is None:
+        access = PrometheusAccess()
+    gathered = _observe(kube, namespace, name, access if provider is None else None)
     if gathered is None:
         return Result(gone=True)
     outcome: Outcome = execute(kube, gathered, decide(gathered.observed, utcnow()).actions)
@@ -35,8 +56,9 @@ def reconcile(kube: Kube, namespace: str, name: str, *, provider: MetricProvider
         plan = gathered.observed.fork
         assert isinstance(spec, CanarySpec)
         assert isinstance(plan, ForkPlan)
-        judged = run_analysis(kube, spec, namespace, plan.workloads, outcome.analysis, provider=provider)
-        gathered = observe(kube, namespace, name, analysis=judged)
+        judged = run_analysis(kube, spec, namespace, plan.workloads, outcome.analysis, provider=provider,
+                              access=access)
+        gathered = _observe(kube, namespace, name, access if provider is None else None, analysis=judged)
         if gathered is None:
             return Result(gone=True)
         decision = decide(gathered.observed, utcnow())

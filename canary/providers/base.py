@@ -95,7 +95,7 @@ def measure(
     labelled: bool = False,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Measurement:
-    """Run one query and return a Measurement; never raises ``ProviderError``."""
+    """Run one query and return a Measurement; never raises for what a provider or its backend does."""
     policy = retry or RetryPolicy()
     waits = policy.backoffs()
     attempt = 0
@@ -112,3 +112,8 @@ def measure(
                 return Measurement.error(f"{error} (after {attempt} attempt(s))", query, attempt)
             # A deliberate pause between attempts (backoff), not a wait for a condition.
             sleep(waits[attempt - 1])
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError) as error:
+            # A provider (a plugin, or a backend answering nonsense) broke its contract: an Error measurement
+            # naming the exception type only, since its text may quote the backend's answer.
+            return Measurement.error(f"provider failed: {type(error).__name__} (after {attempt} attempt(s))",
+                                     query, attempt)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import urllib3.exceptions
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import ConfigException
@@ -20,6 +21,8 @@ from rudder.cli.errors import CliError, connection_problem
 from rudder.kube.client import Kube
 
 DEFAULT_NAMESPACE = "default"
+_UNUSABLE_KUBECONFIG = (ConfigException, OSError, ValueError, yaml.YAMLError, TypeError, AttributeError, KeyError,
+                        IndexError)
 _SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
@@ -68,7 +71,7 @@ def resolve_namespace(target: Target) -> str:
         return DEFAULT_NAMESPACE
     try:
         contexts, active = config.list_kube_config_contexts(config_file=_config_file(target))
-    except (ConfigException, OSError, ValueError):
+    except _UNUSABLE_KUBECONFIG:
         return DEFAULT_NAMESPACE  # an unusable kubeconfig is reported by connect(), if one is needed
     chosen = next((c for c in contexts or () if c.get("name") == target.context), None) if target.context else active
     namespace = ((chosen or {}).get("context") or {}).get("namespace")
@@ -90,6 +93,10 @@ def _api_client(target: Target) -> client.ApiClient:
         return config.new_client_from_config(config_file=_config_file(target), context=target.context)
     except ConfigException as err:
         raise CliError(f"kubeconfig: {err}") from None
+    except _UNUSABLE_KUBECONFIG as err:
+        # Garbage, binary or wrongly shaped files: the client library fails with whatever it tripped on.
+        raise CliError(f"kubeconfig {_config_file(target)}: not a usable kubeconfig file "
+                       f"({type(err).__name__})") from None
 
 
 def connect(target: Target) -> Kube:

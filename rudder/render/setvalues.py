@@ -8,10 +8,13 @@ the next character (`a\\.b=c` sets the key "a.b", `a=x\\,y` sets "x,y"); `{x,y}`
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 _MAX_INDEX = 65536  # guards against `a[999999999]=x` allocating a huge list
+_INT64_TEXT = re.compile(r"^[+-]?[0-9]{1,19}$", re.ASCII)  # int64 has at most 19 digits
+_INDEX_TEXT = re.compile(r"^[+-]?[0-9]{1,19}$", re.ASCII)
 
 
 class SetSyntaxError(ValueError):
@@ -38,9 +41,13 @@ def typed_value(text: str) -> Any:
         return None
     if text == "0":
         return 0
-    # A leading zero keeps the text a string, so "0755" or "007" survive as written.
-    if text and text[0] != "0" and text.lstrip("-").isdigit() and text != "-":
-        return int(text)
+    # Helm converts with Go's strconv.ParseInt(text, 10, 64): ASCII digits after an optional sign, within
+    # int64. A leading zero keeps the text a string ("0755"); so do Unicode digits ("²", "٣") and numbers
+    # beyond int64 (Python's int() would accept the first and raise on 5000 digits).
+    if text and text[0] != "0" and _INT64_TEXT.match(text):
+        number = int(text)
+        if -(2**63) <= number < 2**63:
+            return number
     return text
 
 
@@ -103,8 +110,9 @@ class _Parser:
         if end < 0:
             raise self.fail("unclosed '['")
         digits = self.text[self.pos:end]
-        if not digits.isdigit():
-            raise self.fail(f"list index {digits!r} is not a non-negative integer")
+        # Go's strconv.Atoi, as Helm: an optional sign and ASCII digits; negative indexes are refused.
+        if not _INDEX_TEXT.match(digits) or digits.startswith("-"):
+            raise self.fail(f"list index {digits[:20]!r} is not a non-negative integer")
         index = int(digits)
         if index > _MAX_INDEX:
             raise self.fail(f"list index {index} is larger than {_MAX_INDEX}")

@@ -18,6 +18,9 @@ REPO = Path(__file__).resolve().parents[2]
 LOG_DIR = Path(os.environ.get("RUDDER_TEST_LOG_DIR", REPO / "out" / "test-logs"))
 
 
+TEST_PROMETHEUS_ALLOW = "http://127.0.0.1:*"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -48,6 +51,10 @@ class ControllerProcess:
         ]
         if "--peering" not in self.args:
             cmd.append("--standalone")
+        if not any(a.startswith(("--prometheus-allow", "--prometheus-url")) for a in self.args):
+            # The tests' Prometheus servers listen on free loopback ports; a test of the allow-list
+            # itself passes its own --prometheus-allow/--prometheus-url.
+            cmd += ["--prometheus-allow", TEST_PROMETHEUS_ALLOW]
         with self.log_path.open("wb") as out:
             self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         wait_for(self.healthy, timeout=60, what=f"controller health endpoint; log: {self.log_path}")

@@ -3,7 +3,7 @@
 Pins down: a value with quotes, braces, backslashes, newlines or control
 characters stays inside its string literal (it decodes back to exactly itself and
 the query keeps its matchers), in double- and single-quoted strings alike; values
-outside strings must be numbers, durations or identifiers; raw strings refuse
+outside strings must be what their position holds (durations in ranges, numbers, metric names); raw strings refuse
 backticks; a missing variable, args.* included, is an error naming it, unless it
 has a ``default``.
 """
@@ -76,9 +76,14 @@ def test_raw_strings_refuse_backticks() -> None:
         render_query("up{job=`{{ args.job }}`}", _context(job="a`b"))
 
 
-@pytest.mark.parametrize("value", ["5m", "1h30m", "250ms", "0.99", "42", "-1e-3", "http_requests_total"])
-def test_bare_values_may_be_numbers_durations_and_identifiers(value: str) -> None:
-    assert render_query("x[{{ args.v }}]", _context(v=value)) == f"x[{value}]"
+@pytest.mark.parametrize(("template", "value"), [
+    ("x[{{ args.v }}]", "5m"), ("x[{{ args.v }}]", "1h30m"), ("x[{{ args.v }}]", "250ms"),
+    ("histogram_quantile({{ args.v }}, x)", "0.99"), ("topk({{ args.v }}, x)", "42"), ("x > {{ args.v }}", "-1e-3"),
+    ("{{ args.v }}{job=\"a\"}", "http_requests_total"),
+])
+def test_bare_values_may_be_numbers_durations_and_identifiers(template: str, value: str) -> None:
+    # Each kind of value in the position that may hold it (a range holds durations only: issue 11, F24).
+    assert render_query(template, _context(v=value)) == template.replace("{{ args.v }}", value)
 
 
 @pytest.mark.parametrize("value", ["5m] or up[5m", "1 + 1", "a{b}", "x\ny", ""])

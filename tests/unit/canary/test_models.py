@@ -127,7 +127,8 @@ def test_parse_errors_name_the_field(change: dict[str, Any], field: str) -> None
     assert str(caught.value).startswith(f"{field}: ")
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("2m", 120), ("1h30m", 5400), ("1.5h", 5400), ("0s", 0)])
+@pytest.mark.parametrize(("text", "seconds"),
+                         [("30s", 30), ("2m", 120), ("1h30m", 5400), ("1.5h", 5400), ("250ms", 0.25)])
 def test_durations(text: str, seconds: float) -> None:
     assert parse_spec(minimal(progressDeadline=text)).progress_deadline == seconds
 
