@@ -17,15 +17,14 @@ from rudder.domain.history_codec import (
     HistoryDecodeError,
     decode_manifest,
     encode_manifest,
-    redact_text,
-    sensitive_strings,
 )
 from rudder.domain.order import order_objects
 from rudder.domain.ownership import ReleaseIdentity, decorate
 from rudder.domain.prune import inventory_of
+from rudder.domain.redaction import values_from_redactor
 from rudder.domain.revision import rollback_spec_patch
 from rudder.domain.status import Failure, FailureReason
-from rudder.domain.validation import ScopeLookup, builtin_scope, validate_objects
+from rudder.domain.validation import ScopeLookup, builtin_scope, object_scope, validate_objects
 from rudder.models import ObjectRef, ReleaseSpec
 from rudder.render import ReleaseInfo, RenderError, render_release
 
@@ -89,8 +88,8 @@ def plan_revision(
     if problems:
         return Failure(FailureReason.INVALID_OBJECTS, "; ".join(str(p) for p in problems))
     decorated = [
-        decorate(item.body, owner, revision, namespaced=scope_of(
-            str(item.body["apiVersion"]), str(item.body["kind"])) is not False)
+        decorate(item.body, owner, revision, namespaced=object_scope(
+            str(item.body["apiVersion"]), str(item.body["kind"]), scope_of) is not False)
         for item in rendered.objects
     ]
     objects = tuple(dict(obj) for obj in order_objects(decorated))
@@ -102,9 +101,10 @@ def plan_revision(
         source, revision, previous_revision=previous_revision, canary_release=canary_release,
         changes=summarize_changes(previous, chart_dict, values, digest),
     )
+    secrets = values_from_redactor(spec.values_from, values_from_contents)
     manifest = encode_manifest(
         objects, notes=rendered.notes, values_from_contents=values_from_contents,
-        values_from_layers=rendered.values_from, compress_above=compress_above,
+        compress_above=compress_above, redactor=secrets,
     )
     inventory = inventory_of(objects)
     content = HistoryContent(
@@ -114,7 +114,7 @@ def plan_revision(
     )
     return RevisionPlan(
         revision=revision, objects=objects, inventory=inventory,
-        notes=redact_text(rendered.notes, sensitive_strings(rendered.values_from)) if rendered.notes else "",
+        notes=secrets.text(rendered.notes),
         content_digest=digest, description=description,
         history=history_body(owner, content, manifest), manifest=manifest,
     )
