@@ -214,3 +214,4 @@ def values_from_redactor(refs: Sequence[ValuesFromRef], contents: Sequence[str |
         parsed = parse_values_document(text, "valuesFrom")
         secrets |= raw_document_secrets(text, None if isinstance(parsed, RenderError) else parsed)
     return Redactor.of(secrets)
+

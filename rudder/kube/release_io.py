@@ -12,11 +12,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rudder.domain.history import history_secret_body
-from rudder.domain.history_codec import EncodedManifest
+from rudder.domain.history_codec import EncodedManifest, decode_values_from
 from rudder.domain.labels import RELEASE_LABEL
 from rudder.domain.ownership import ReleaseIdentity
+from rudder.domain.redaction import EMPTY, Redactor, values_from_redactor
+from rudder.kube import secrecy
 from rudder.kube.client import Kube, KubeError, Ref
-from rudder.models import API_VERSION, ConfigMapChartRef, ReleaseSpec, ValuesSourceKind
+from rudder.models import API_VERSION, ConfigMapChartRef, ReleaseSpec, ValuesFromRef, ValuesSourceKind
 
 HISTORY_KIND = "ReleaseHistory"
 RELEASE_KIND = "Release"
@@ -88,7 +90,28 @@ def history_secret_data(kube: Kube, namespace: str, history: Mapping[str, Any]) 
     if not ref.get("name"):
         return None
     secret = kube.get(Ref("v1", "Secret", ref["name"], namespace))
-    return None if secret is None else dict(secret.get("data") or {})
+    if secret is None:
+        return None
+    data = dict(secret.get("data") or {})
+    # A rollback or drift repair may apply what a past revision rendered from its valuesFrom Secrets.
+    secrecy.remember(stored_values_from_redactor(history.get("spec") or {}, data))
+    return data
+
+
+def stored_values_from_redactor(history_spec: Mapping[str, Any], secret_data: Mapping[str, str]) -> Redactor:
+    """The redactor of the valuesFrom Secrets a stored revision was rendered with (`spec.valuesFrom` of its
+    ReleaseHistory, contents from its Secret's payload); empty when the payload cannot be read."""
+    try:
+        contents = decode_values_from(secret_data)
+        refs = []
+        for entry in history_spec.get("valuesFrom") or ():
+            secret = "secretKeyRef" in entry
+            ref = entry.get("secretKeyRef" if secret else "configMapKeyRef") or {}
+            kind = ValuesSourceKind.SECRET if secret else ValuesSourceKind.CONFIG_MAP
+            refs.append(ValuesFromRef(kind=kind, name=str(ref.get("name", "")), key=str(ref.get("key", ""))))
+        return values_from_redactor(refs, [c if isinstance(c, str) else None for c in contents])
+    except (ValueError, TypeError, AttributeError):  # a corrupt payload is reported where it is decoded
+        return EMPTY
 
 
 def write_history(
@@ -137,6 +160,7 @@ def delete_history(kube: Kube, namespace: str, history: Mapping[str, Any]) -> No
 def patch_status(kube: Kube, release: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     """Write status fields that differ from the live ones; False (no request) when nothing changed."""
     live = release.get("status") or {}
+    status = secrecy.redact_status(status)  # before comparing: an unchanged status costs no write
     changed = {k: v for k, v in status.items() if live.get(k) != v}
     if not changed:
         return False
@@ -166,7 +190,7 @@ def emit_event(
             "namespace": meta["namespace"], "uid": meta["uid"],
         },
         "reason": reason,
-        "message": message[:1024],
+        "message": secrecy.redact(message)[:1024],
         "type": "Warning" if warning else "Normal",
         "source": {"component": "rudder-controller"},
         "firstTimestamp": stamp,
