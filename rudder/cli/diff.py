@@ -15,11 +15,12 @@ from rudder.cli.connection import connect, resolve_namespace
 from rudder.cli.diffing import Change, ObjectDiff, diff_dict, format_diff, object_diff, release_diff
 from rudder.cli.output import dump
 from rudder.cli.releases import get_release, histories
-from rudder.cli.rendering import offline_objects, plan_offline
+from rudder.cli.rendering import offline_objects, plan_offline, read_values_from, with_live_values_from
 from rudder.domain.history import history_inventory
 from rudder.domain.prune import inventory_of, plan_prune, stale_refs
+from rudder.domain.redaction import Redactor, secret_object_values, values_from_redactor
 from rudder.kube.client import Kube, KubeError, Ref
-from rudder.models import ObjectRef
+from rudder.models import ObjectRef, parse_release_spec
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
 
@@ -45,9 +46,15 @@ def run(args: argparse.Namespace) -> int:
     kube = connect(target)
     live_release = get_release(kube, namespace, args.name)
     status = (live_release or {}).get("status") or {}
-    plan = plan_offline(body, loaded.directory, revision=int(status.get("revision") or 0) + 1)
+    # Rendered as the controller will: with the valuesFrom the upgrade keeps, read as the CLI's user.
+    rendered = with_live_values_from(body, live_release)
+    contents = read_values_from(kube, rendered)
+    plan = plan_offline(rendered, loaded.directory, revision=int(status.get("revision") or 0) + 1,
+                        values_from_contents=contents)
     desired = offline_objects(plan)
-    objects = [_compare(kube, namespace, obj) for obj in desired]
+    spec = parse_release_spec(rendered["spec"])
+    secrets = values_from_redactor(spec.values_from, contents).merged(Redactor.of(secret_object_values(desired)))
+    objects = [_compare(kube, namespace, obj, secrets) for obj in desired]
     if live_release is not None:
         objects.extend(_removed(kube, namespace, args.name, status.get("revision"), desired))
     diff = release_diff((live_release or {}).get("spec"), body["spec"], objects)
@@ -58,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_DIFFERENT if diff.changed else EXIT_SAME
 
 
-def _compare(kube: Kube, namespace: str, desired: dict[str, Any]) -> ObjectDiff:
+def _compare(kube: Kube, namespace: str, desired: dict[str, Any], secrets: Redactor) -> ObjectDiff:
     ref = Ref.of(desired, namespace)
     namespaced = kube.is_namespaced(ref.api_version, ref.kind)
     if namespaced is None:
@@ -72,7 +79,7 @@ def _compare(kube: Kube, namespace: str, desired: dict[str, Any]) -> ObjectDiff:
         if not err.forbidden:
             raise
         return ObjectDiff(f"{ref.kind}/{ref.name}", Change.UNCHANGED, note=f"cannot read it: {err.message}")
-    return object_diff(desired, live)
+    return object_diff(desired, live, secrets)
 
 
 def _removed(kube: Kube, namespace: str, name: str, revision: Any, desired: list[dict[str, Any]]) -> list[ObjectDiff]:
