@@ -114,7 +114,7 @@ class ObjectProblem:
 
 def _describe(item: RenderedObject) -> str:
     ref = ref_of(item.body)
-    if not (ref.kind and ref.name):
+    if not (ref.kind and isinstance(metadata_of(item.body).get("name"), str) and ref.name):
         return f"document {item.index + 1}"
     if object_name_problem(ref.group, ref.kind, ref.name) is None:
         return str(ref)
@@ -139,7 +139,9 @@ def _shape_problems(body: Mapping[str, Any]) -> list[str]:
         problems.append("metadata is required")
     else:
         name = meta.get("name")
-        if not isinstance(name, str) or not name:
+        if name is not None and not isinstance(name, str):
+            problems.append(f"metadata.name must be a string, not {type(name).__name__}")
+        elif not name:
             problems.append("metadata.name is required")
         namespace = meta.get("namespace")
         if namespace not in (None, ""):
