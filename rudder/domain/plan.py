@@ -78,15 +78,17 @@ def plan_revision(
     `previous` is the spec of the current revision's ReleaseHistory (for the description and `what
     changed`), `canary_release` marks a promotion.
     """
+    # Failure messages may quote what a template did with a secret (`values.users.<secret> is undefined`).
+    secrets = values_from_redactor(spec.values_from, values_from_contents)
     rendered = render_release(
         spec, ReleaseInfo(owner.name, owner.namespace, revision),
         config_map_data=config_map_data, values_from_contents=values_from_contents,
     )
     if isinstance(rendered, RenderError):
-        return Failure(FailureReason.RENDER_FAILED, str(rendered))
+        return Failure(FailureReason.RENDER_FAILED, secrets.text(str(rendered)))
     problems = validate_objects(rendered.objects, owner.namespace, scope_of, allowed_cluster_kinds)
     if problems:
-        return Failure(FailureReason.INVALID_OBJECTS, "; ".join(str(p) for p in problems))
+        return Failure(FailureReason.INVALID_OBJECTS, secrets.text("; ".join(str(p) for p in problems)))
     decorated = [
         decorate(item.body, owner, revision, namespaced=object_scope(
             str(item.body["apiVersion"]), str(item.body["kind"]), scope_of) is not False)
@@ -101,7 +103,6 @@ def plan_revision(
         source, revision, previous_revision=previous_revision, canary_release=canary_release,
         changes=summarize_changes(previous, chart_dict, values, digest),
     )
-    secrets = values_from_redactor(spec.values_from, values_from_contents)
     manifest = encode_manifest(
         objects, notes=rendered.notes, values_from_contents=values_from_contents,
         compress_above=compress_above, redactor=secrets,

@@ -46,12 +46,18 @@ def dump_documents(objects: Sequence[Mapping[str, Any]]) -> str:
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
+# Type names Python quotes in TypeErrors ("unsupported operand type(s) for +: 'int' and 'str'").
+_TYPE_NAMES = frozenset({"int", "str", "float", "bool", "list", "dict", "tuple", "NoneType", "bytes",
+                         "PathDict", "PathList", "NamedStrictUndefined", "Markup"})
+
+
 def _token_or_elision(match: re.Match[str]) -> str:
     # Punctuation (',' ']') and PyYAML's own '<stream end>' help and reveal nothing; anything else might.
     quoted = match.group(0)
     inner = quoted[1:-1]
     punctuation = len(inner) <= 2 and not any(c.isalnum() for c in inner)
-    return quoted if punctuation or (inner.startswith("<") and inner.endswith(">")) else "(...)"
+    keep = punctuation or inner in _TYPE_NAMES or (inner.startswith("<") and inner.endswith(">"))
+    return quoted if keep else "(...)"
 
 
 def elide_quoted(text: str) -> str:
