@@ -83,8 +83,8 @@ def _is_secret(obj: Mapping[str, Any]) -> bool:
 
 
 def _canonical_b64(value: Any) -> Any:
-    try:
-        return base64.b64encode(base64.b64decode(value, validate=True)).decode()
+    try:  # the API server's decoder skips line breaks, as PEM-style wrapped base64 has them
+        return base64.b64encode(base64.b64decode("".join(str(value).split()), validate=True)).decode()
     except (TypeError, ValueError):  # not base64: compared as written (the server rejects it anyway)
         return value
 
@@ -122,8 +122,9 @@ def object_diff(
     secret = _is_secret(desired)
     wanted = comparable(secret_as_stored(desired) if secret else desired)
     fields = []
-    for path, want, have in drift_details(wanted, live):
+    for raw_path, want, have in drift_details(wanted, live):
         live_set = have is not ABSENT
+        path = redactor.key(raw_path)  # a map key may be secret-derived
         if secret and _secret_path(path):
             fields.append(FieldChange(path, None, None, live_set=live_set, secret=True))
         else:

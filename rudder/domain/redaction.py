@@ -141,6 +141,17 @@ class Redactor:
             return REDACTED
         return self._pattern.sub(REDACTED, text) if self._pattern is not None else text
 
+    def key(self, text: str) -> str:
+        """A map key or field path redacted: whole matches and long secrets only, so that a short secret
+        (`app`) does not eat the words of well-known keys (`app.kubernetes.io/name`)."""
+        if not self.whole or not text:
+            return text
+        if text in self.whole:
+            return REDACTED
+        for secret in sorted(self.anywhere, key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return text
+
     def reveals(self, text: str) -> bool:
         """True when `text` holds a secret (what `text()` would change)."""
         return self.text(text) != text
@@ -152,7 +163,7 @@ class Redactor:
         if isinstance(node, Mapping):
             out: dict[Any, Any] = {}
             for key, value in node.items():
-                new_key = self.text(key) if isinstance(key, str) else key
+                new_key = self.key(key) if isinstance(key, str) else key
                 if new_key != key:
                     # Two redacted keys must not collapse into one entry.
                     base, n = new_key, 2
