@@ -38,6 +38,7 @@ _BUILTIN_KINDS: dict[tuple[str, str], bool] = {
         "SubjectAccessReview", "SelfSubjectAccessReview", "SelfSubjectRulesReview")},
     ("authorization.k8s.io", "LocalSubjectAccessReview"): _NAMESPACED,
     **{("certificates.k8s.io", k): _CLUSTER for k in ("CertificateSigningRequest", "ClusterTrustBundle")},
+    ("certificates.k8s.io", "PodCertificateRequest"): _NAMESPACED,
     **{("coordination.k8s.io", k): _NAMESPACED for k in ("Lease", "LeaseCandidate")},
     ("discovery.k8s.io", "EndpointSlice"): _NAMESPACED,
     ("events.k8s.io", "Event"): _NAMESPACED,
