@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from rudder.domain import Failure, RevisionPlan, plan_revision
-from rudder.domain.history_codec import decode_manifest, decode_notes, stored_manifest_text
+from rudder.domain.history_codec import decode_manifest, decode_notes, encode_manifest, stored_manifest_text
 from rudder.domain.ownership import ReleaseIdentity
 from rudder.domain.redaction import (
     REDACTED,
@@ -24,7 +24,7 @@ from rudder.domain.redaction import (
 )
 from rudder.handlers import crashed
 from rudder.kube import secrecy
-from rudder.kube.release_io import emit_event, patch_status
+from rudder.kube.release_io import emit_event, patch_status, stored_values_from_redactor
 from rudder.models import parse_release_spec
 
 OWNER = ReleaseIdentity("shop", "team", "uid-1")
@@ -174,6 +174,8 @@ F6_CASES = {
     "unknown escape": (['pw: "Sentinel-\\q-long-value"\n'], cm("  a: b")),
     "undefined key": (VALUES_FROM, cm("  a: '{{ values.users[values.pw] }}'")),
     "undefined attribute": (VALUES_FROM, cm("  a: '{{ values[values.pw] }}'")),
+    "missing dict element": (VALUES_FROM, cm("  a: '{{ {}[values.pw] }}'")),
+    "short secret as a key": (VALUES_FROM, cm("  a: '{{ values[values.short] }}'")),
     "int conversion": (VALUES_FROM, cm("  a: '{{ values.pw | int + values.pw }}'")),
     "string plus number": (VALUES_FROM, cm("  a: '{{ values.pw + 1 }}'")),
     "required message": (VALUES_FROM, cm("  a: '{{ values.nope | required(values.pw) }}'")),
@@ -268,3 +270,18 @@ def test_unexpected_errors_are_logged_and_raised_redacted(caplog: pytest.LogCapt
     assert str(error) == f"ValueError: invalid literal for int() with base 10: '{REDACTED}'"
     assert LONG not in caplog.text
     assert "in fail" in caplog.text, "the frames are logged for debugging"
+
+
+@pytest.mark.corpus("secrets")
+@pytest.mark.parametrize(("entry", "secret"), [
+    ({"secretKeyRef": {"name": "creds", "key": "v"}}, True),
+    ({"configMapKeyRef": {"name": "public", "key": "v"}}, False),
+])
+def test_a_stored_revisions_values_from_secrets_are_known_when_its_history_is_read(
+    entry: dict[str, Any], secret: bool
+) -> None:
+    encoded = encode_manifest([], values_from_contents=[f"old: {LONG}\n"])
+    assert encoded.secret_data is not None
+    redactor = stored_values_from_redactor({"valuesFrom": [entry]}, encoded.secret_data)
+    assert redactor.text(f"was {LONG}") == (f"was {REDACTED}" if secret else f"was {LONG}")
+    assert not stored_values_from_redactor({"valuesFrom": [entry]}, {"payload": "not base64 gzip"})
