@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from canary.domain.fork import ForkError
+from canary.kube.observe import _render as canary_render
 from rudder.domain import Failure, RevisionPlan, plan_revision
 from rudder.domain.history_codec import decode_manifest, decode_notes, encode_manifest, stored_manifest_text
 from rudder.domain.ownership import ReleaseIdentity
@@ -285,3 +287,22 @@ def test_a_stored_revisions_values_from_secrets_are_known_when_its_history_is_re
     redactor = stored_values_from_redactor({"valuesFrom": [entry]}, encoded.secret_data)
     assert redactor.text(f"was {LONG}") == (f"was {REDACTED}" if secret else f"was {LONG}")
     assert not stored_values_from_redactor({"valuesFrom": [entry]}, {"payload": "not base64 gzip"})
+
+
+class SecretReader:
+    """The one valuesFrom Secret the canary's render reads."""
+
+    def get(self, ref: Any) -> dict[str, Any] | None:
+        if ref.kind == "Secret" and ref.name == "creds":
+            return {"data": {"values.yaml": base64.b64encode(VALUES_FROM[0].encode()).decode()}}
+        return None
+
+
+@pytest.mark.corpus("secrets")
+def test_a_canarys_render_error_names_no_values_from_secret() -> None:
+    release = {"metadata": {"name": "shop", "namespace": "team"}, "status": {"revision": 1},
+               "spec": release_spec({"t.yaml": cm("  a: '{{ values.users[values.pw] }}'")})}
+    error = canary_render(SecretReader(), release, {"replicas": 1})  # type: ignore[arg-type]
+    assert isinstance(error, ForkError)
+    assert str(error) == ("spec.values: rendering Release shop with the canary values: "
+                          f"t.yaml:5: values.users.{REDACTED} is undefined")
