@@ -34,6 +34,25 @@ class ReconcileCrashed(Exception):
     """An unexpected error of one reconcile, its message redacted; kopf retries it with backoff."""
 
 
+def reconcile_redacted(kube: Kube, namespace: str, name: str, cache: FieldsetCache, settings: Settings) -> None:
+    """One reconcile in its own secrets scope: whatever error leaves it (kopf logs it and posts it as an
+    Event) is redacted like status is."""
+    with secrecy.scope():
+        try:
+            reconcile(kube, namespace, name, cache, settings)
+            RECONCILES.labels(outcome="ok").inc()
+        except KubeError as err:
+            RECONCILES.labels(outcome="error").inc()
+            RECONCILE_ERRORS.labels(controller="release").inc()
+            # 409s and transient API errors are retried; kopf backs off. `from None`: the chained original
+            # would be logged with its unredacted message.
+            raise kopf.TemporaryError(secrecy.redact(f"{err.status} {err.reason}: {err.message}"), delay=1) from None
+        except Exception as exc:
+            RECONCILES.labels(outcome="error").inc()
+            RECONCILE_ERRORS.labels(controller="release").inc()
+            raise crashed(namespace, name, exc) from None
+
+
 def crashed(namespace: str, name: str, exc: Exception) -> ReconcileCrashed:
     """The redacted error to raise instead of `exc`; the frames (code locations, no values) are logged."""
     message = secrecy.redact(f"{type(exc).__name__}: {exc}")
@@ -55,21 +74,7 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
             return  # another path is reconciling this Release right now; it sees the same state
         started = time.monotonic()
         try:
-            with secrecy.scope():  # what kopf logs and posts as an Event is redacted like status
-                try:
-                    reconcile(kube, namespace, name, cache, settings)
-                    RECONCILES.labels(outcome="ok").inc()
-                except KubeError as err:
-                    RECONCILES.labels(outcome="error").inc()
-                    RECONCILE_ERRORS.labels(controller="release").inc()
-                    # 409s and transient API errors are retried; kopf backs off. `from None`: the chained
-                    # original would be logged with its unredacted message.
-                    raise kopf.TemporaryError(
-                        secrecy.redact(f"{err.status} {err.reason}: {err.message}"), delay=1) from None
-                except Exception as exc:
-                    RECONCILES.labels(outcome="error").inc()
-                    RECONCILE_ERRORS.labels(controller="release").inc()
-                    raise crashed(namespace, name, exc) from None
+            reconcile_redacted(kube, namespace, name, cache, settings)
         finally:
             RECONCILE_SECONDS.observe(time.monotonic() - started)
             lock.release()

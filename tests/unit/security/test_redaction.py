@@ -10,10 +10,12 @@ import json
 import logging
 from typing import Any
 
+import kopf
 import pytest
 
 from canary.domain.fork import ForkError
 from canary.kube.observe import _render as canary_render
+from rudder import handlers
 from rudder.domain import Failure, RevisionPlan, plan_revision
 from rudder.domain.history_codec import decode_manifest, decode_notes, encode_manifest, stored_manifest_text
 from rudder.domain.ownership import ReleaseIdentity
@@ -24,8 +26,9 @@ from rudder.domain.redaction import (
     secret_object_values,
     values_from_redactor,
 )
-from rudder.handlers import crashed
+from rudder.handlers import ReconcileCrashed, crashed
 from rudder.kube import secrecy
+from rudder.kube.client import KubeError
 from rudder.kube.release_io import emit_event, patch_status, stored_values_from_redactor
 from rudder.models import parse_release_spec
 
@@ -306,3 +309,25 @@ def test_a_canarys_render_error_names_no_values_from_secret() -> None:
     assert isinstance(error, ForkError)
     assert str(error) == ("spec.values: rendering Release shop with the canary values: "
                           f"t.yaml:5: values.users.{REDACTED} is undefined")
+
+
+@pytest.mark.corpus("secrets")
+@pytest.mark.parametrize(("raised", "expected_type", "expected"), [
+    (KubeError(409, "Conflict", f'Operation cannot be fulfilled: "{LONG}"'), kopf.TemporaryError,
+     f'409 Conflict: Operation cannot be fulfilled: "{REDACTED}"'),
+    (KeyError(LONG), ReconcileCrashed, f"KeyError: '{REDACTED}'"),
+    (ValueError(f"bad {base64.b64encode(LONG.encode()).decode()}"), ReconcileCrashed, f"ValueError: bad {REDACTED}"),
+])
+def test_errors_leaving_a_reconcile_are_redacted_without_their_cause(
+    monkeypatch: pytest.MonkeyPatch, raised: Exception, expected_type: type[Exception], expected: str
+) -> None:
+    def reconcile(*_: Any) -> None:
+        secrecy.remember(Redactor.of([LONG]))  # as reconcile() does once it has read the valuesFrom Secrets
+        raise raised
+
+    monkeypatch.setattr(handlers, "reconcile", reconcile)
+    with pytest.raises(expected_type) as caught:
+        handlers.reconcile_redacted(None, "team", "shop", None, None)  # type: ignore[arg-type]
+    assert str(caught.value) == expected
+    assert caught.value.__suppress_context__, "the unredacted original is not chained into kopf's log"
+    assert secrecy.redact(LONG) == LONG, "the scope ended with the reconcile"
