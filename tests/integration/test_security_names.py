@@ -164,3 +164,24 @@ def test_the_shared_kind_table_agrees_with_the_servers_discovery(cluster: Cluste
             disagreements.append((api_version, resource.kind, resource.namespaced))
     assert served > 40
     assert disagreements == []
+
+
+@pytest.mark.corpus("names")
+@pytest.mark.parametrize(("field", "spec"), [
+    ("spec.chart.configMapRef.name", {"chart": {"configMapRef": {"name": "../../kube-system/configmaps/x"}}}),
+    ("spec.valuesFrom[0].secretKeyRef.name",
+     {"valuesFrom": [{"secretKeyRef": {"name": "x/../../kube-system/secrets/y", "key": "k"}}]}),
+    ("spec.valuesFrom[0].configMapKeyRef.name", {"valuesFrom": [{"configMapKeyRef": {"name": "a?b", "key": "k"}}]}),
+    ("spec.serviceAccountName", {"serviceAccountName": "default\nImpersonate-Group: system:masters"}),
+    ("spec.serviceAccountName", {"serviceAccountName": "a:b"}),
+    ("spec.dependsOn[0].name", {"dependsOn": [{"name": "Other/../x"}]}),
+])
+def test_the_crd_refuses_reference_names_that_are_not_object_names(
+    cluster: Cluster, namespace: str, field: str, spec: dict[str, Any]
+) -> None:
+    body = release_body("refs", templates={}, chart_values={})
+    body["spec"] = {**body["spec"], **spec}
+    with pytest.raises(ApiException) as refused:
+        create_release(cluster, namespace, body)
+    assert refused.value.status == 422
+    assert field in (refused.value.body or ""), refused.value.body
