@@ -110,7 +110,7 @@ def stored_values_from_redactor(history_spec: Mapping[str, Any], secret_data: Ma
             kind = ValuesSourceKind.SECRET if secret else ValuesSourceKind.CONFIG_MAP
             refs.append(ValuesFromRef(kind=kind, name=str(ref.get("name", "")), key=str(ref.get("key", ""))))
         return values_from_redactor(refs, [c if isinstance(c, str) else None for c in contents])
-    except (ValueError, TypeError, AttributeError):  # a corrupt payload is reported where it is decoded
+    except Exception:  # any defect (HistoryCorrupt included) is reported where the payload is decoded for use
         return EMPTY
 
 
