@@ -58,9 +58,10 @@ def run(args: argparse.Namespace) -> int:
     lives = [_live(kube, namespace, obj) for obj in desired]
     # Live objects may still hold what the running revision rendered from older secret values (a rotated
     # or rolled-back password): those are as secret as the current ones.
-    secrets = values_from_redactor(spec.values_from, contents).merged(Redactor.of(
-        secret_object_values([*desired, *(live for live, _ in lives if live)]))).merged(
-        _running_secrets(kube, namespace, args.name, status.get("revision")) if live_release else Redactor())
+    known = [*desired, *(live for live, _ in lives if live)]
+    secrets = values_from_redactor(spec.values_from, contents).merged(Redactor.of(secret_object_values(known)))
+    if live_release is not None:
+        secrets = secrets.merged(_running_secrets(kube, namespace, args.name, status.get("revision")))
     objects = []
     for obj, (live, why) in zip(desired, lives, strict=True):
         if why is None:
