@@ -8,13 +8,15 @@ reconciled twice at the same time while many Releases reconcile concurrently.
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
 from typing import TYPE_CHECKING, Any
 
 import kopf
 
 from rudder.kopfkit import GROUP, VERSION, ObjectLocks, register_level_triggered
-from rudder.kube import finalize
+from rudder.kube import finalize, secrecy
 from rudder.kube.applier import FieldsetCache
 from rudder.kube.client import Kube, KubeError
 from rudder.kube.history_key import load_history_key
@@ -26,6 +28,38 @@ if TYPE_CHECKING:
 
 
 PLURAL = "releases"
+log = logging.getLogger("rudder.release")
+
+
+class ReconcileCrashed(Exception):
+    """An unexpected error of one reconcile, its message redacted; kopf retries it with backoff."""
+
+
+def reconcile_redacted(kube: Kube, namespace: str, name: str, cache: FieldsetCache, settings: Settings) -> None:
+    """One reconcile in its own secrets scope: whatever error leaves it (kopf logs it and posts it as an
+    Event) is redacted like status is."""
+    with secrecy.scope():
+        try:
+            reconcile(kube, namespace, name, cache, settings)
+            RECONCILES.labels(outcome="ok").inc()
+        except KubeError as err:
+            RECONCILES.labels(outcome="error").inc()
+            RECONCILE_ERRORS.labels(controller="release").inc()
+            # 409s and transient API errors are retried; kopf backs off. `from None`: the chained original
+            # would be logged with its unredacted message.
+            raise kopf.TemporaryError(secrecy.redact(f"{err.status} {err.reason}: {err.message}"), delay=1) from None
+        except Exception as exc:
+            RECONCILES.labels(outcome="error").inc()
+            RECONCILE_ERRORS.labels(controller="release").inc()
+            raise crashed(namespace, name, exc) from None
+
+
+def crashed(namespace: str, name: str, exc: Exception) -> ReconcileCrashed:
+    """The redacted error to raise instead of `exc`; the frames (code locations, no values) are logged."""
+    message = secrecy.redact(f"{type(exc).__name__}: {exc}")
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("%s/%s: reconcile failed: %s\n%s", namespace, name, message, frames)
+    return ReconcileCrashed(message)
 
 
 def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
@@ -45,13 +79,7 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
             return  # another path is reconciling this Release right now; it sees the same state
         started = time.monotonic()
         try:
-            reconcile(kube, namespace, name, cache, settings)
-            RECONCILES.labels(outcome="ok").inc()
-        except KubeError as err:
-            RECONCILES.labels(outcome="error").inc()
-            RECONCILE_ERRORS.labels(controller="release").inc()
-            # 409s and transient API errors are retried; kopf backs off.
-            raise kopf.TemporaryError(f"{err.status} {err.reason}: {err.message}", delay=1) from err
+            reconcile_redacted(kube, namespace, name, cache, settings)
         finally:
             RECONCILE_SECONDS.observe(time.monotonic() - started)
             lock.release()

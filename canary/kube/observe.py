@@ -26,6 +26,7 @@ from canary.domain.observed import (
 from canary.domain.readers import ParseError
 from canary.models import CanarySpec, ParsedCanary, Phase, parse_canary
 from canary.routers import ObjectRef, Router, RouterContext, RouterError, get_router
+from rudder.domain.redaction import values_from_redactor
 from rudder.kube import release_io
 from rudder.kube.client import Kube, Ref
 from rudder.models import API_VERSION, ReleasePhase, SpecError, parse_release_spec
@@ -92,7 +93,11 @@ def _render(kube: Kube, release: Mapping[str, Any], overrides: Mapping[str, Any]
             config_map_data=inputs.config_map_data, values_from_contents=inputs.values_from_contents,
         )
         if isinstance(rendered, RenderError):
-            return ForkError(f"rendering Release {meta['name']} with the canary values: {rendered}", "spec.values")
+            # The message may name a valuesFrom secret (`values.users.<secret> is undefined`); status is readable
+            # by whoever may read the CanaryRelease.
+            secrets = values_from_redactor(spec.values_from, inputs.values_from_contents)
+            return ForkError(secrets.text(f"rendering Release {meta['name']} with the canary values: {rendered}"),
+                             "spec.values")
         out.append([dict(o.body) for o in rendered.objects])
     return out[0], out[1]
 

@@ -17,7 +17,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import ConfigException
 
-from rudder.cli.errors import CliError, connection_problem
+from rudder.cli.errors import EXIT_USAGE, CliError, connection_problem
+from rudder.domain.names import dns1123_label_problem, shown
 from rudder.kube.client import Kube
 
 DEFAULT_NAMESPACE = "default"
@@ -59,7 +60,17 @@ def _in_cluster(target: Target) -> bool:
 
 
 def resolve_namespace(target: Target) -> str:
-    """`-n`, else the namespace of the kubeconfig's (chosen) context, else `default`."""
+    """`-n`, else the namespace of the kubeconfig's (chosen) context, else `default`; a CliError (usage exit
+    status) when it is not a valid namespace name, so no request ever carries it."""
+    namespace = _namespace(target)
+    problem = dns1123_label_problem(namespace)
+    if problem:
+        source = "-n/--namespace" if target.namespace else "the kubeconfig context's namespace"
+        raise CliError(f"{source} {shown(namespace)}: {problem}", code=EXIT_USAGE)
+    return namespace
+
+
+def _namespace(target: Target) -> str:
     if target.namespace:
         return target.namespace
     if _in_cluster(target):

@@ -18,7 +18,7 @@ from rudder.cli.errors import EXIT_OK, CliError
 from rudder.cli.output import dump, format_duration, parse_timeout, without_server_fields
 from rudder.cli.progress import Progress, Waiting
 from rudder.cli.releases import FIELD_MANAGER, get_release, write_release
-from rudder.cli.rendering import plan_offline
+from rudder.cli.rendering import ValuesFromUnreadable, plan_offline, read_values_from, with_live_values_from
 from rudder.cli.waiting import Goal, Result, wait_for_release
 from rudder.kube.client import Kube
 
@@ -70,7 +70,14 @@ def _deploy(args: argparse.Namespace, *, create: bool, update: bool) -> int:
     # The revision this content would get if it changes anything; only templates that print
     # `release.revision` can tell, and the controller renders again anyway.
     next_revision = int(status.get("revision") or 0) + 1
-    plan_offline(body, loaded.directory, revision=next_revision)
+    rendered = with_live_values_from(body, existing)  # the controller renders with the kept valuesFrom
+    try:
+        contents = read_values_from(kube, rendered)
+    except ValuesFromUnreadable as err:
+        print(f"warning: {err}; skipping the offline render check (the controller renders with them)",
+              file=sys.stderr)
+    else:
+        plan_offline(rendered, loaded.directory, revision=next_revision, values_from_contents=contents)
     if args.create_namespace and existing is None:
         kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
                    field_manager=FIELD_MANAGER)

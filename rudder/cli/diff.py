@@ -16,12 +16,15 @@ from rudder.cli.diffing import Change, ObjectDiff, diff_dict, format_diff, objec
 from rudder.cli.errors import CliError
 from rudder.cli.output import dump
 from rudder.cli.releases import get_release, histories
-from rudder.cli.rendering import offline_objects, plan_offline
+from rudder.cli.rendering import offline_objects, plan_offline, read_values_from, with_live_values_from
 from rudder.domain.history import history_inventory
 from rudder.domain.history_codec import HistoryCorrupt
+from rudder.domain.objects import ref_of
 from rudder.domain.prune import inventory_of, plan_prune, stale_refs
+from rudder.domain.redaction import Redactor, secret_object_values, values_from_redactor
 from rudder.kube.client import Kube, KubeError, Ref
-from rudder.models import ObjectRef
+from rudder.kube.release_io import history_secret_data, stored_values_from_redactor
+from rudder.models import ObjectRef, parse_release_spec
 
 EXIT_SAME, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
 
@@ -47,9 +50,26 @@ def run(args: argparse.Namespace) -> int:
     kube = connect(target)
     live_release = get_release(kube, namespace, args.name)
     status = (live_release or {}).get("status") or {}
-    plan = plan_offline(body, loaded.directory, revision=int(status.get("revision") or 0) + 1)
+    # Rendered as the controller will: with the valuesFrom the upgrade keeps, read as the CLI's user.
+    rendered = with_live_values_from(body, live_release)
+    contents = read_values_from(kube, rendered)
+    plan = plan_offline(rendered, loaded.directory, revision=int(status.get("revision") or 0) + 1,
+                        values_from_contents=contents)
     desired = offline_objects(plan)
-    objects = [_compare(kube, namespace, obj) for obj in desired]
+    spec = parse_release_spec(rendered["spec"])
+    lives = [_live(kube, namespace, obj) for obj in desired]
+    # Live objects may still hold what the running revision rendered from older secret values (a rotated
+    # or rolled-back password): those are as secret as the current ones.
+    known = [*desired, *(live for live, _ in lives if live)]
+    secrets = values_from_redactor(spec.values_from, contents).merged(Redactor.of(secret_object_values(known)))
+    if live_release is not None:
+        secrets = secrets.merged(_running_secrets(kube, namespace, args.name, status.get("revision")))
+    objects = []
+    for obj, (live, why) in zip(desired, lives, strict=True):
+        if why is None:
+            objects.append(object_diff(obj, live, secrets))
+        else:
+            objects.append(ObjectDiff(str(ref_of(obj)), why[0], note=why[1]))
     if live_release is not None:
         objects.extend(_removed(kube, namespace, args.name, status.get("revision"), desired))
     diff = release_diff((live_release or {}).get("spec"), body["spec"], objects)
@@ -60,21 +80,36 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_DIFFERENT if diff.changed else EXIT_SAME
 
 
-def _compare(kube: Kube, namespace: str, desired: dict[str, Any]) -> ObjectDiff:
+Unreadable = tuple[Change, str]  # why an object cannot be compared: the change to report and a note
+
+
+def _live(kube: Kube, namespace: str, desired: dict[str, Any]) -> tuple[dict[str, Any] | None, Unreadable | None]:
+    """The live object, or why it cannot be compared (a change and a note)."""
     ref = Ref.of(desired, namespace)
     namespaced = kube.is_namespaced(ref.api_version, ref.kind)
     if namespaced is None:
-        name = f"{ref.kind}/{ref.name}"
-        return ObjectDiff(name, Change.CREATE, note=f"the server does not serve {ref.kind} in {ref.api_version}")
+        return None, (Change.CREATE, f"the server does not serve {ref.kind} in {ref.api_version}")
     if not namespaced:
         ref = Ref(ref.api_version, ref.kind, ref.name, None)
     try:
-        live = kube.get(ref)
+        return kube.get(ref), None
     except KubeError as err:
         if not err.forbidden:
             raise
-        return ObjectDiff(f"{ref.kind}/{ref.name}", Change.UNCHANGED, note=f"cannot read it: {err.message}")
-    return object_diff(desired, live)
+        return None, (Change.UNCHANGED, f"cannot read it: {err.message}")
+
+
+def _running_secrets(kube: Kube, namespace: str, name: str, revision: Any) -> Redactor:
+    """The valuesFrom Secret values the running revision was rendered with (its history's payload), when the
+    CLI's user may read them; live objects may still show them."""
+    current = next((h for h in histories(kube, namespace, name) if h["spec"].get("revision") == revision), None)
+    if current is None:
+        return Redactor()
+    try:
+        data = history_secret_data(kube, namespace, current)
+    except KubeError:
+        return Redactor()
+    return stored_values_from_redactor(current["spec"], data) if data else Redactor()
 
 
 def _removed(kube: Kube, namespace: str, name: str, revision: Any, desired: list[dict[str, Any]]) -> list[ObjectDiff]:

@@ -7,6 +7,7 @@ ports match by name, and fields a respected controller owns (the HPA's replicas)
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from rudder.domain.describe import changed_paths
 from rudder.domain.drift import ABSENT, drift_details
 from rudder.domain.labels import REVISION_ANNOTATION
 from rudder.domain.objects import ref_of
+from rudder.domain.redaction import EMPTY, Redactor
 
 _MAX_VALUE = 100  # characters of a value shown inline; longer ones are cut
 
@@ -36,6 +38,7 @@ class FieldChange:
     live: Any
     desired: Any
     live_set: bool = True
+    secret: bool = False  # a Secret's data: whether it changes is shown, never the values
 
 
 @dataclass(frozen=True)
@@ -75,16 +78,59 @@ def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
-def object_diff(desired: Mapping[str, Any], live: Mapping[str, Any] | None) -> ObjectDiff:
-    """How `live` (None: absent) differs from `desired`."""
+def _is_secret(obj: Mapping[str, Any]) -> bool:
+    return obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1"
+
+
+def _canonical_b64(value: Any) -> Any:
+    try:  # the API server's decoder skips line breaks, as PEM-style wrapped base64 has them
+        return base64.b64encode(base64.b64decode("".join(str(value).split()), validate=True)).decode()
+    except (TypeError, ValueError):  # not base64: compared as written (the server rejects it anyway)
+        return value
+
+
+def secret_as_stored(desired: Mapping[str, Any]) -> dict[str, Any]:
+    """A Secret as the API server stores it: `stringData` folded into `data` (base64, winning over `data`
+    keys), `data` in canonical base64. Live Secrets never have `stringData`, so comparing the rendered
+    `stringData` would show a change forever."""
+    body = dict(desired)
+    data = body.get("data")
+    folded = {k: _canonical_b64(v) for k, v in data.items()} if isinstance(data, Mapping) else {}
+    string_data = body.pop("stringData", None)
+    if isinstance(string_data, Mapping):
+        folded.update({k: base64.b64encode(str(v).encode()).decode() for k, v in string_data.items()})
+    if folded or "data" in body:
+        body["data"] = folded
+    return body
+
+
+def _secret_path(path: str) -> bool:
+    return path in ("data", "stringData") or path.startswith(("data.", "stringData.", "data[", "stringData["))
+
+
+def object_diff(
+    desired: Mapping[str, Any], live: Mapping[str, Any] | None, redactor: Redactor = EMPTY
+) -> ObjectDiff:
+    """How `live` (None: absent) differs from `desired`.
+
+    A Secret's `data`/`stringData` fields are compared as stored and reported without values; any other
+    value has the secrets `redactor` knows (valuesFrom Secrets, Secret objects' data) replaced.
+    """
     name = str(ref_of(desired))
     if live is None:
         return ObjectDiff(name, Change.CREATE)
-    fields = tuple(
-        FieldChange(path, None if have is ABSENT else have, want, live_set=have is not ABSENT)
-        for path, want, have in drift_details(comparable(desired), live)
-    )
-    return ObjectDiff(name, Change.UPDATE if fields else Change.UNCHANGED, fields)
+    secret = _is_secret(desired)
+    wanted = comparable(secret_as_stored(desired) if secret else desired)
+    fields = []
+    for raw_path, want, have in drift_details(wanted, live):
+        live_set = have is not ABSENT
+        path = redactor.key(raw_path)  # a map key may be secret-derived
+        if secret and _secret_path(path):
+            fields.append(FieldChange(path, None, None, live_set=live_set, secret=True))
+        else:
+            fields.append(FieldChange(path, redactor.tree(None if have is ABSENT else have), redactor.tree(want),
+                                      live_set=live_set))
+    return ObjectDiff(name, Change.UPDATE if fields else Change.UNCHANGED, tuple(fields))
 
 
 def release_diff(
@@ -124,6 +170,10 @@ def format_diff(diff: ReleaseDiff, release: str, *, exists: bool) -> str:
         elif item.change is Change.UPDATE:
             lines.append(f"~ {item.name}")
             for change in item.fields:
+                if change.secret:
+                    what = "changed" if change.live_set else "added"
+                    lines.append(f"    {change.path}: (secret value {what}; not shown)")
+                    continue
                 before = show(change.live) if change.live_set else "(unset)"
                 lines.append(f"    {change.path}: {before} -> {show(change.desired)}")
     unchanged = sum(1 for o in diff.objects if o.change is Change.UNCHANGED)
@@ -145,7 +195,8 @@ def diff_dict(diff: ReleaseDiff) -> dict[str, Any]:
                 "change": o.change.value,
                 **({"note": o.note} if o.note else {}),
                 "fields": [
-                    {"path": f.path, **({"live": f.live} if f.live_set else {}), "desired": f.desired}
+                    {"path": f.path, "secret": True, "change": "changed" if f.live_set else "added"} if f.secret
+                    else {"path": f.path, **({"live": f.live} if f.live_set else {}), "desired": f.desired}
                     for f in o.fields
                 ],
             }

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Sequence
 
 from rudder.cli import deploy, diff, history, package, rollback, status, template, uninstall
-from rudder.cli.errors import EXIT_FAILED, run_guarded
+from rudder.cli.errors import EXIT_FAILED, EXIT_USAGE, CliError, run_guarded
+from rudder.domain.names import dns1123_label_problem, release_name_problem, shown
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,10 +28,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_names(args: argparse.Namespace) -> None:
+    """The Release name and `-n` namespace are valid Kubernetes names before anything uses them (a name
+    with `/` or `?` must never reach a URL, and a Release name is a label value: at most 63 characters)."""
+    name = getattr(args, "name", None)
+    if isinstance(name, str):
+        problem = release_name_problem(name)
+        if problem:
+            raise CliError(f"release name {shown(name)}: {problem}", code=EXIT_USAGE)
+    namespace = getattr(args, "namespace", None)
+    if isinstance(namespace, str):
+        problem = dns1123_label_problem(namespace)
+        if problem:
+            raise CliError(f"-n/--namespace {shown(namespace)}: {problem}", code=EXIT_USAGE)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     error_code = int(getattr(args, "error_code", EXIT_FAILED))
-    return run_guarded(lambda: int(args.handler(args)), error_code=error_code)
+
+    def command() -> int:
+        check_names(args)
+        return int(args.handler(args))
+
+    return run_guarded(command, error_code=error_code)
 
 
 if __name__ == "__main__":

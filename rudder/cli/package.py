@@ -14,9 +14,10 @@ from typing import Any
 from rudder.cli import options
 from rudder.cli.chartsource import chart_spec, collect_values, load_chart, release_body
 from rudder.cli.connection import resolve_namespace
-from rudder.cli.errors import EXIT_OK
+from rudder.cli.errors import EXIT_OK, EXIT_USAGE, CliError
 from rudder.cli.output import dump
 from rudder.cli.rendering import plan_offline
+from rudder.domain.names import release_name_problem, shown
 
 
 def add_parser(subparsers: Any) -> None:
@@ -38,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_chart(args.chart_dir)
     values = collect_values(args.values, args.set, args.set_string)
     name = args.name or loaded.name
+    problem = release_name_problem(name)
+    if problem and not args.name:  # --name itself was checked before the command ran
+        raise CliError(f"the chart's name {shown(name)} cannot name a Release ({problem}); pass --name",
+                       code=EXIT_USAGE)
     body = release_body(name, args.namespace, chart_spec(loaded, archive=args.archive), values)
     # Validate in the namespace it will most likely land in; the manifest itself stays namespace-free.
     namespace = args.namespace or resolve_namespace(options.target_of(args))

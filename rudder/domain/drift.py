@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from rudder.domain.labels import FIELD_MANAGER, metadata_of
@@ -39,7 +39,9 @@ def _quantity(value: Any) -> Decimal | None:
         if suffix and suffix[0] in "eE":
             return number * (Decimal(10) ** int(suffix[1:]))
         return number * _SUFFIX[suffix]
-    except (InvalidOperation, KeyError, ValueError):
+    except (ArithmeticError, KeyError, ValueError):
+        # decimal.Overflow (`1e99999999999`), InvalidOperation, an exponent past int()'s digit limit: such a
+        # value is no quantity the server canonicalises, so it compares as written.
         return None
 
 

@@ -20,14 +20,13 @@ from typing import Any
 import yaml
 
 from rudder.domain.digest import canonical_json, sha256_hex
+from rudder.domain.redaction import REDACTED, Redactor, secret_leaves
 from rudder.render.yamlio import dump_documents, load_documents, to_plain
 
 PLAIN = "plain"
 GZIP_BASE64 = "gzip+base64"
 PAYLOAD_KEY = "payload"
-REDACTED = "(redacted)"
 DEFAULT_COMPRESS_ABOVE = 64 * 1024  # well under the 1.5 MiB object limit that bites Helm's storage
-_SHORT = 8  # valuesFrom strings shorter than this are redacted only where they are a whole value
 
 
 # Bounds on what a stored history may cost to read: a tenant can write the ReleaseHistory and its Secret,
@@ -59,45 +58,20 @@ class EncodedManifest:
 
 
 def sensitive_strings(values_from: Sequence[Any]) -> frozenset[str]:
-    """Every string value in the valuesFrom layers: what must not appear in clear anywhere."""
-    found: set[str] = set()
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list | tuple):
-            for value in node:
-                walk(value)
-        elif isinstance(node, str) and node:
-            found.add(node)
-
-    walk(list(values_from))
-    return frozenset(found)
+    """Every string and number in the valuesFrom layers: what must not appear in clear anywhere."""
+    return frozenset(secret_leaves(list(values_from)))
 
 
 def redact_text(text: str, sensitive: frozenset[str]) -> str:
-    """`text` with every sensitive string of at least 8 characters (or equal to a short one) replaced."""
-    if text in sensitive:
-        return REDACTED
-    for secret in sorted((s for s in sensitive if len(s) >= _SHORT), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
-
-
-def _redact_tree(node: Any, sensitive: frozenset[str]) -> Any:
-    if isinstance(node, Mapping):
-        return {key: _redact_tree(value, sensitive) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_redact_tree(value, sensitive) for value in node]
-    return redact_text(node, sensitive) if isinstance(node, str) else node
+    """`text` with every sensitive value replaced, in each of its forms (`rudder.domain.redaction`)."""
+    return Redactor.of(sensitive).text(text)
 
 
 def _is_secret(obj: Mapping[str, Any]) -> bool:
     return obj.get("kind") == "Secret" and obj.get("apiVersion") == "v1"
 
 
-def _redacted(obj: dict[str, Any], sensitive: frozenset[str]) -> dict[str, Any] | None:
+def _redacted(obj: dict[str, Any], redactor: Redactor) -> dict[str, Any] | None:
     """The redacted form of an object, or None when it holds nothing secret.
 
     Identity (apiVersion, kind, metadata.name/namespace) is never redacted: it is public in the cluster
@@ -108,7 +82,7 @@ def _redacted(obj: dict[str, Any], sensitive: frozenset[str]) -> dict[str, Any] 
         for key in ("data", "stringData"):
             if isinstance(obj.get(key), Mapping):
                 out[key] = dict.fromkeys(obj[key], REDACTED)
-    redacted: dict[str, Any] = _redact_tree(out, sensitive)
+    redacted: dict[str, Any] = redactor.tree(out)
     for key in ("apiVersion", "kind"):
         if key in obj:
             redacted[key] = obj[key]
@@ -125,22 +99,25 @@ def encode_manifest(
     values_from_contents: Sequence[str | None] = (),
     values_from_layers: Sequence[Any] = (),
     compress_above: int = DEFAULT_COMPRESS_ABOVE,
+    redactor: Redactor | None = None,
 ) -> EncodedManifest:
     """Encode a revision's applied objects for its ReleaseHistory.
 
     `values_from_contents` are the raw texts (kept only in the payload), `values_from_layers` their parsed
-    values (their strings are redacted wherever they show up in objects or notes).
+    values (their strings are redacted wherever they show up in objects or notes), unless `redactor` says
+    what is secret (the planner passes the valuesFrom Secrets' redactor).
     """
-    sensitive = sensitive_strings(values_from_layers)
+    if redactor is None:
+        redactor = Redactor.of(sensitive_strings(values_from_layers))
     exact = [to_plain(obj) for obj in objects]
     stored: list[dict[str, Any]] = []
     hidden: dict[str, Any] = {}
     for index, obj in enumerate(exact):
-        redacted = _redacted(obj, sensitive)
+        redacted = _redacted(obj, redactor)
         if redacted is not None:
             hidden[str(index)] = obj
         stored.append(redacted if redacted is not None else obj)
-    stored_notes = redact_text(notes, sensitive) if notes else ""
+    stored_notes = redactor.text(notes) if notes else ""
     text = dump_documents(stored)
     payload: dict[str, Any] = {
         "version": 1,

@@ -17,16 +17,15 @@ from rudder.domain.history_codec import (
     HistoryCorrupt,
     decode_manifest,
     encode_manifest,
-    redact_text,
-    sensitive_strings,
 )
 from rudder.domain.labels import metadata_of
 from rudder.domain.order import order_objects
 from rudder.domain.ownership import ReleaseIdentity, decorate
 from rudder.domain.prune import inventory_of
+from rudder.domain.redaction import values_from_redactor
 from rudder.domain.revision import rollback_spec_patch
 from rudder.domain.status import Failure, FailureReason
-from rudder.domain.validation import ObjectProblem, ScopeLookup, builtin_scope, validate_objects
+from rudder.domain.validation import ObjectProblem, ScopeLookup, builtin_scope, object_scope, validate_objects
 from rudder.models import ObjectRef, ReleaseSpec
 from rudder.render import ReleaseInfo, RenderError, render_release
 from rudder.render.engine import RenderedObject
@@ -81,21 +80,23 @@ def plan_revision(
     `previous` is the spec of the current revision's ReleaseHistory (for the description and `what
     changed`), `canary_release` marks a promotion.
     """
+    # Failure messages may quote what a template did with a secret (`values.users.<secret> is undefined`).
+    secrets = values_from_redactor(spec.values_from, values_from_contents)
     rendered = render_release(
         spec, ReleaseInfo(owner.name, owner.namespace, revision),
         config_map_data=config_map_data, values_from_contents=values_from_contents,
     )
     if isinstance(rendered, RenderError):
-        return Failure(FailureReason.RENDER_FAILED, str(rendered))
+        return Failure(FailureReason.RENDER_FAILED, secrets.text(str(rendered)))
     problems = [
         *validate_objects(rendered.objects, owner.namespace, scope_of, allowed_cluster_kinds),
         *_reserved_name_problems(rendered.objects, owner),
     ]
     if problems:
-        return Failure(FailureReason.INVALID_OBJECTS, "; ".join(str(p) for p in problems))
+        return Failure(FailureReason.INVALID_OBJECTS, secrets.text("; ".join(str(p) for p in problems)))
     decorated = [
-        decorate(item.body, owner, revision, namespaced=scope_of(
-            str(item.body["apiVersion"]), str(item.body["kind"])) is not False)
+        decorate(item.body, owner, revision, namespaced=object_scope(
+            str(item.body["apiVersion"]), str(item.body["kind"]), scope_of) is not False)
         for item in rendered.objects
     ]
     objects = tuple(dict(obj) for obj in order_objects(decorated))
@@ -109,7 +110,7 @@ def plan_revision(
     )
     manifest = encode_manifest(
         objects, notes=rendered.notes, values_from_contents=values_from_contents,
-        values_from_layers=rendered.values_from, compress_above=compress_above,
+        compress_above=compress_above, redactor=secrets,
     )
     inventory = inventory_of(objects)
     content = HistoryContent(
@@ -119,7 +120,7 @@ def plan_revision(
     )
     return RevisionPlan(
         revision=revision, objects=objects, inventory=inventory,
-        notes=redact_text(rendered.notes, sensitive_strings(rendered.values_from)) if rendered.notes else "",
+        notes=secrets.text(rendered.notes),
         content_digest=digest, description=description,
         history=history_body(owner, content, manifest), manifest=manifest,
     )
@@ -167,7 +168,8 @@ def stored_objects(
     if problems:
         raise HistoryCorrupt("stored objects fail validation: " + "; ".join(str(p) for p in problems))
     return tuple(
-        decorate(obj, owner, revision, namespaced=scope_of(str(obj["apiVersion"]), str(obj["kind"])) is not False)
+        decorate(obj, owner, revision,
+                 namespaced=object_scope(str(obj["apiVersion"]), str(obj["kind"]), scope_of) is not False)
         for obj in objects
     )
 

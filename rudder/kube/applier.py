@@ -15,6 +15,7 @@ from typing import Any
 from rudder.domain.labels import FIELD_MANAGER, is_kept
 from rudder.domain.order import order_objects, order_refs_for_deletion
 from rudder.domain.ownership import ReleaseIdentity, check_ownership, owned_for_delete
+from rudder.kube import secrecy
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.models import ObjectRef
 
@@ -94,6 +95,7 @@ class ApplyResult:
 
 def check_and_dry_run(kube: Kube, owner: ReleaseIdentity, objects: Sequence[Mapping[str, Any]]) -> None:
     """Ownership check and server-side dry-run of every object; raises ApplyFailed on the first problem."""
+    secrecy.remember_objects(objects)  # the server may quote a rejected value of a Secret in its message
     for obj in objects:
         try:
             live = kube.get(_ref(obj))

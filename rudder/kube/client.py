@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -50,6 +51,14 @@ class KubeError(Exception):
     @property
     def forbidden(self) -> bool:
         return self.status == 403
+
+
+def _segment(value: str | None) -> str | None:
+    """A name or namespace as one URL path segment: `/`, `..`, `?` and `%` can never change the URL's
+    shape (validation refuses such names first; this holds even for a name that slipped past it)."""
+    if value is None or value == "":
+        return value
+    return urllib.parse.quote(value, safe="")
 
 
 def _translate(exc: ApiException) -> KubeError:
@@ -178,7 +187,7 @@ class Kube:
         res = self._require(ref.api_version, ref.kind)
         try:
             obj = self._call(lambda: self._dyn.get(
-                res, name=ref.name, namespace=ref.namespace, _request_timeout=REQUEST_TIMEOUT))
+                res, name=_segment(ref.name), namespace=_segment(ref.namespace), _request_timeout=REQUEST_TIMEOUT))
         except KubeError as err:
             if err.not_found:
                 return None
@@ -190,7 +199,7 @@ class Kube:
     ) -> list[dict[str, Any]]:
         res = self._require(api_version, kind)
         got = self._call(lambda: self._dyn.get(
-            res, namespace=namespace, label_selector=label_selector, _request_timeout=REQUEST_TIMEOUT))
+            res, namespace=_segment(namespace), label_selector=label_selector, _request_timeout=REQUEST_TIMEOUT))
         return [_plain(item) for item in got.items]
 
     def apply(
@@ -199,19 +208,18 @@ class Kube:
         """Server-side apply, by default as the controller's field manager (the CLI applies as its own)."""
         res = self._require(obj["apiVersion"], obj["kind"])
         meta = obj["metadata"]
+        name, namespace = _segment(meta["name"]), _segment(meta.get("namespace"))
         kwargs: dict[str, Any] = {"field_manager": field_manager, "force_conflicts": force,
                                   "_request_timeout": REQUEST_TIMEOUT}
         if dry_run:
             kwargs["dry_run"] = "All"
             fn: Callable[[], Any] = lambda: self._dyn.server_side_apply(  # noqa: E731
-                res, body=dict(obj), name=meta["name"], namespace=meta.get("namespace"), **kwargs
+                res, body=dict(obj), name=name, namespace=namespace, **kwargs
             )
             return _plain(self._call(fn))
         return _plain(self._write(
             "apply", obj["kind"], meta.get("namespace"),
-            lambda: self._dyn.server_side_apply(
-                res, body=dict(obj), name=meta["name"], namespace=meta.get("namespace"), **kwargs
-            ),
+            lambda: self._dyn.server_side_apply(res, body=dict(obj), name=name, namespace=namespace, **kwargs),
         ))
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -219,7 +227,7 @@ class Kube:
         ns = obj["metadata"].get("namespace")
         return _plain(self._write(
             "create", obj["kind"], ns, lambda: self._dyn.create(
-                res, body=dict(obj), namespace=ns, _request_timeout=REQUEST_TIMEOUT)
+                res, body=dict(obj), namespace=_segment(ns), _request_timeout=REQUEST_TIMEOUT)
         ))
 
     def patch(self, ref: Ref, patch: Mapping[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
@@ -229,7 +237,7 @@ class Kube:
         return _plain(self._write(
             "patch", ref.kind if not subresource else f"{ref.kind}/{subresource}", ref.namespace,
             lambda: self._dyn.patch(
-                target, body=dict(patch), name=ref.name, namespace=ref.namespace,
+                target, body=dict(patch), name=_segment(ref.name), namespace=_segment(ref.namespace),
                 content_type="application/merge-patch+json", _request_timeout=REQUEST_TIMEOUT,
             ),
         ))
@@ -239,7 +247,7 @@ class Kube:
         res = self._require(ref.api_version, ref.kind)
         return _plain(self._write(
             "patch", ref.kind, ref.namespace,
-            lambda: self._dyn.patch(res, body=ops, name=ref.name, namespace=ref.namespace,
+            lambda: self._dyn.patch(res, body=ops, name=_segment(ref.name), namespace=_segment(ref.namespace),
                               content_type="application/json-patch+json", _request_timeout=REQUEST_TIMEOUT),
         ))
 
@@ -249,7 +257,7 @@ class Kube:
         try:
             self._write("delete", ref.kind, ref.namespace, lambda: self._dyn.delete(
                 res,
-                name=ref.name, namespace=ref.namespace,
+                name=_segment(ref.name), namespace=_segment(ref.namespace),
                 body={"propagationPolicy": propagation}, _request_timeout=REQUEST_TIMEOUT,
             ))
         except KubeError as err:

@@ -25,9 +25,11 @@ from rudder.domain.history_codec import HistoryCorrupt
 from rudder.domain.ownership import ReleaseIdentity
 from rudder.domain.plan import plan_revision, plan_rollback, stored_objects
 from rudder.domain.prune import inventory_of, plan_prune
+from rudder.domain.redaction import values_from_redactor
 from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revision
 from rudder.domain.status import Failure, FailureReason
 from rudder.kube import release_io as io
+from rudder.kube import secrecy
 from rudder.kube import status as report
 from rudder.kube.applier import ApplyFailed, FieldsetCache, apply_objects, check_and_dry_run, prune
 from rudder.kube.client import Kube, Ref
@@ -118,6 +120,7 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
     except io.InputError as err:
         report.failed(kube, release, "InputMissing", str(err))
         return
+    secrecy.remember(values_from_redactor(spec.values_from, inputs.values_from_contents))
     digest = content_digest(spec, config_map_data=inputs.config_map_data,
                             values_from_contents=inputs.values_from_contents)
     current = ctx.status.get("revision")

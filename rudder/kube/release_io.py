@@ -23,11 +23,13 @@ from rudder.domain.history_auth import (
     signature,
     verify_history,
 )
-from rudder.domain.history_codec import EncodedManifest, HistoryCorrupt
+from rudder.domain.history_codec import EncodedManifest, HistoryCorrupt, decode_values_from
 from rudder.domain.labels import RELEASE_LABEL, metadata_of
 from rudder.domain.ownership import ReleaseIdentity
+from rudder.domain.redaction import EMPTY, Redactor, values_from_redactor
+from rudder.kube import secrecy
 from rudder.kube.client import Kube, KubeError, Ref
-from rudder.models import API_VERSION, ConfigMapChartRef, ReleaseSpec, ValuesSourceKind
+from rudder.models import API_VERSION, ConfigMapChartRef, ReleaseSpec, ValuesFromRef, ValuesSourceKind
 
 HISTORY_KIND = "ReleaseHistory"
 RELEASE_KIND = "Release"
@@ -148,7 +150,10 @@ def history_secret_data(kube: Kube, namespace: str, history: Mapping[str, Any]) 
     data = secret.get("data") or {}
     if not isinstance(data, Mapping):
         raise HistoryCorrupt(f"Secret {name} has malformed data")
-    return {str(k): v for k, v in data.items()}
+    payload = {str(k): v for k, v in data.items()}
+    # A rollback or drift repair may apply what a past revision rendered from its valuesFrom Secrets.
+    secrecy.remember(stored_values_from_redactor(spec if isinstance(spec, Mapping) else {}, payload))
+    return payload
 
 
 class HistorySlotTaken(Exception):
@@ -177,6 +182,22 @@ def check_history_slot(
     if secret is not None and not (existing is not None and _owned_by_uid(secret, existing["metadata"]["uid"])):
         raise HistorySlotTaken(f"Secret {secret_name} already exists and is not Rudder's history Secret "
                                "(the name <release>-v<N>-secret is reserved); rename or delete it")
+
+
+def stored_values_from_redactor(history_spec: Mapping[str, Any], secret_data: Mapping[str, str]) -> Redactor:
+    """The redactor of the valuesFrom Secrets a stored revision was rendered with (`spec.valuesFrom` of its
+    ReleaseHistory, contents from its Secret's payload); empty when the payload cannot be read."""
+    try:
+        contents = decode_values_from(secret_data)
+        refs = []
+        for entry in history_spec.get("valuesFrom") or ():
+            secret = "secretKeyRef" in entry
+            ref = entry.get("secretKeyRef" if secret else "configMapKeyRef") or {}
+            kind = ValuesSourceKind.SECRET if secret else ValuesSourceKind.CONFIG_MAP
+            refs.append(ValuesFromRef(kind=kind, name=str(ref.get("name", "")), key=str(ref.get("key", ""))))
+        return values_from_redactor(refs, [c if isinstance(c, str) else None for c in contents])
+    except Exception:  # any defect (HistoryCorrupt included) is reported where the payload is decoded for use
+        return EMPTY
 
 
 def write_history(
@@ -245,6 +266,7 @@ def delete_history(kube: Kube, namespace: str, history: Mapping[str, Any]) -> No
 def patch_status(kube: Kube, release: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
     """Write status fields that differ from the live ones; False (no request) when nothing changed."""
     live = release.get("status") or {}
+    status = secrecy.redact_status(status)  # before comparing: an unchanged status costs no write
     changed = {k: v for k, v in status.items() if live.get(k) != v}
     if not changed:
         return False
@@ -274,7 +296,7 @@ def emit_event(
             "namespace": meta["namespace"], "uid": meta["uid"],
         },
         "reason": reason,
-        "message": message[:1024],
+        "message": secrecy.redact(message)[:1024],
         "type": "Warning" if warning else "Normal",
         "source": {"component": "rudder-controller"},
         "firstTimestamp": stamp,

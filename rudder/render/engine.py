@@ -17,7 +17,7 @@ from rudder.render.chart import NOTES_FILE, Chart, is_partial
 from rudder.render.environment import ChartEnvironment, build_environment, with_paths
 from rudder.render.errors import RenderError, RenderFailed
 from rudder.render.filters import FilterInputError, RequiredValueError
-from rudder.render.yamlio import load_documents, yaml_error_position
+from rudder.render.yamlio import elide_quoted, load_documents, yaml_error_position
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def _render_text(env: ChartEnvironment, name: str, context: Mapping[str, Any], c
         # Errors inside template expressions ("a" + 1, a bad int filter input); the type name says what
         # kind of mistake it is without echoing values.
         where, line = _location(exc, chart.templates)
-        raise RenderFailed(RenderError(where or name, line, f"{type(exc).__name__}: {exc}")) from exc
+        raise RenderFailed(RenderError(where or name, line, f"{type(exc).__name__}: {elide_quoted(str(exc))}")) from exc
 
 
 def _parse_objects(name: str, text: str) -> list[RenderedObject]:

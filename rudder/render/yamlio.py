@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -42,6 +43,29 @@ def dump_documents(objects: Sequence[Mapping[str, Any]]) -> str:
     return "".join("---\n" + dump_yaml(obj) for obj in objects)
 
 
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+
+# Type names Python quotes in TypeErrors ("unsupported operand type(s) for +: 'int' and 'str'").
+_TYPE_NAMES = frozenset({"int", "str", "float", "bool", "list", "dict", "tuple", "NoneType", "bytes",
+                         "PathDict", "PathList", "NamedStrictUndefined", "Markup"})
+
+
+def _token_or_elision(match: re.Match[str]) -> str:
+    # Punctuation (',' ']') and PyYAML's own '<stream end>' help and reveal nothing; anything else might.
+    quoted = match.group(0)
+    inner = quoted[1:-1]
+    punctuation = len(inner) <= 2 and not any(c.isalnum() for c in inner)
+    keep = punctuation or inner in _TYPE_NAMES or (inner.startswith("<") and inner.endswith(">"))
+    return quoted if keep else "(...)"
+
+
+def elide_quoted(text: str) -> str:
+    """`text` without the quoted values Python and PyYAML error messages carry (`invalid literal for int()
+    with base 10: (...)`), which may be secrets; quoted punctuation stays."""
+    return _QUOTED.sub(_token_or_elision, text)
+
+
 def yaml_error_position(exc: yaml.YAMLError) -> tuple[int | None, str]:
     """The 1-based line and the problem of a YAML error, without the snippet PyYAML quotes.
 
@@ -50,7 +74,9 @@ def yaml_error_position(exc: yaml.YAMLError) -> tuple[int | None, str]:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
     problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "invalid YAML"
-    return line, str(problem)
+    # PyYAML quotes the offending token ("found undefined alias 'hunter2'", "the tag '!s3cret'"): with a
+    # valuesFrom Secret that token is the secret, so quoted parts are left out too.
+    return line, elide_quoted(str(problem))
 
 
 def to_plain(data: Any) -> Any:

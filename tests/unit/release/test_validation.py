@@ -38,7 +38,7 @@ def test_empty_name_and_overlong_name() -> None:
     problems = validate_objects(rendered(obj("ConfigMap", ""), obj("ConfigMap", "x" * 254)), "prod")
     assert [p.message for p in problems] == [
         "metadata.name is required",
-        "metadata.name is longer than 253 characters",
+        f"metadata.name {'x' * 80!r}... must be at most 253 characters (has 254)",
     ]
 
 
