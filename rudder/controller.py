@@ -4,6 +4,7 @@
                       [--metrics-port 8080] [--health-port 8081]
                       [--peering NAME [--priority N|auto] [--peering-lifetime SECONDS] | --standalone]
                       [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--kubeconfig PATH]
+                      [--render-timeout SECONDS] [--render-memory MIB] [--render-output MIB]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.
@@ -33,6 +34,9 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
+from rudder.render.isolation import start_workers
+from rudder.render.limits import MIB, RenderLimits, limits_from_environment, set_default_limits
+
 log = logging.getLogger("rudder.controller")
 
 CONTROLLERS = ("release", "canary")
@@ -55,6 +59,7 @@ class ControllerConfig:
     allow_cluster_scoped: frozenset[str] = field(default_factory=frozenset)
     resync_seconds: float = 5.0
     kubeconfig: str | None = None
+    render_limits: RenderLimits = field(default_factory=RenderLimits)
 
 
 def auto_priority(started: float, tiebreak: int) -> int:
@@ -98,7 +103,19 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "5")),
                    help="seconds between level-triggered resyncs of each object")
     p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
+    try:
+        render_defaults = limits_from_environment(os.environ)
+    except ValueError as err:
+        p.error(str(err))
+    p.add_argument("--render-timeout", type=float, metavar="SECONDS", default=render_defaults.cpu_seconds,
+                   help="CPU seconds one render may use (env RUDDER_RENDER_TIMEOUT; wall clock: 3x + 10 s)")
+    p.add_argument("--render-memory", type=int, metavar="MIB", default=render_defaults.memory_bytes // MIB,
+                   help="memory one render may allocate, in MiB (env RUDDER_RENDER_MEMORY_MIB)")
+    p.add_argument("--render-output", type=int, metavar="MIB", default=render_defaults.output_bytes // MIB,
+                   help="rendered text one chart may produce, in MiB (env RUDDER_RENDER_OUTPUT_MIB)")
     args = p.parse_args(list(argv))
+    if not (0 < args.render_timeout < 1e6 and args.render_memory > 0 and args.render_output > 0):
+        p.error("--render-timeout, --render-memory and --render-output must be positive")
     chosen = tuple(c.strip() for c in args.controllers.split(",") if c.strip())
     unknown = sorted(set(chosen) - set(CONTROLLERS))
     if unknown or not chosen:
@@ -116,6 +133,8 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         allow_cluster_scoped=frozenset(args.allow_cluster_scoped),
         resync_seconds=args.resync,
         kubeconfig=args.kubeconfig,
+        render_limits=RenderLimits(cpu_seconds=args.render_timeout, memory_bytes=args.render_memory * MIB,
+                                   output_bytes=args.render_output * MIB),
     )
 
 
@@ -164,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if cfg.kubeconfig:
         os.environ["KUBECONFIG"] = cfg.kubeconfig
+    set_default_limits(cfg.render_limits)
+    start_workers()  # the render worker hosts start before any thread does
     if cfg.metrics_port:
         start_http_server(cfg.metrics_port)
     registry = build_registry(cfg)

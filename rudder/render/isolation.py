@@ -260,9 +260,9 @@ class _HostPool:
                 self._idle.append(host)
             return reply
 
-    def warm_up(self) -> None:
+    def warm_up(self, count: int) -> None:
         with self._lock:
-            while len(self._idle) < MAX_HOSTS:
+            while len(self._idle) < count:
                 self._idle.append(_Host())
 
 
@@ -271,9 +271,10 @@ _memo: OrderedDict[str, tuple[float, RenderError]] = OrderedDict()
 _memo_lock = threading.Lock()
 
 
-def start_workers() -> None:
-    """Start the worker hosts now (the controller, before its threads), not on the first render."""
-    _pool.warm_up()
+def start_workers(count: int = 1) -> None:
+    """Start `count` worker hosts now (the controller, before its threads), not on the first render; the
+    others start when renders overlap, up to MAX_HOSTS."""
+    _pool.warm_up(min(count, MAX_HOSTS))
 
 
 def _remembered(key: str) -> RenderError | None:

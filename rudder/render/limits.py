@@ -7,6 +7,7 @@ operators, methods and filters that refuse oversized strings before they are bui
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MIB = 1024 * 1024
@@ -65,6 +66,34 @@ class RenderLimitExceeded(BaseException):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+# Environment variables that set the defaults of both the controller's flags and the CLI.
+ENV_CPU, ENV_MEMORY, ENV_OUTPUT = "RUDDER_RENDER_TIMEOUT", "RUDDER_RENDER_MEMORY_MIB", "RUDDER_RENDER_OUTPUT_MIB"
+
+
+def limits_from_environment(environ: Mapping[str, str]) -> RenderLimits:
+    """The default limits, with RUDDER_RENDER_TIMEOUT (CPU seconds), RUDDER_RENDER_MEMORY_MIB and
+    RUDDER_RENDER_OUTPUT_MIB applied when set; raise ValueError naming a variable that is not a positive
+    number."""
+    base = RenderLimits()
+    cpu = _positive(environ, ENV_CPU, base.cpu_seconds)
+    memory = _positive(environ, ENV_MEMORY, base.memory_bytes / MIB)
+    output = _positive(environ, ENV_OUTPUT, base.output_bytes / MIB)
+    return RenderLimits(cpu_seconds=cpu, memory_bytes=int(memory * MIB), output_bytes=int(output * MIB))
+
+
+def _positive(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}: not a number") from None
+    if not (0 < value < 1e6):
+        raise ValueError(f"{name}: must be a positive number below 1000000")
+    return value
 
 
 _default = RenderLimits()
