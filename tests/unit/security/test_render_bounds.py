@@ -17,8 +17,7 @@ import pytest
 
 from rudder.cli.main import main as rudder_main
 from rudder.models import parse_release_spec
-from rudder.render import Chart, ReleaseInfo, RenderedChart, RenderedRelease, RenderError, chart_from_files
-from rudder.render import isolation
+from rudder.render import Chart, ReleaseInfo, RenderedChart, RenderedRelease, RenderError, chart_from_files, isolation
 from rudder.render.engine import render_chart
 from rudder.render.limits import MIB, RenderLimits
 from rudder.render.release import render_release
@@ -198,7 +197,7 @@ def fresh_memo() -> Iterator[None]:
                          ids=[b[0] for b in WORKER_BOMBS])
 @pytest.mark.parametrize("caller", ["single-threaded", "threaded"])
 def test_worker_bounds_fail_the_render_naming_the_template(
-    name: str, template: str, limits: RenderLimits, line: int | None, message: str, caller: str,
+    *, name: str, template: str, limits: RenderLimits, line: int | None, message: str, caller: str,
     request: pytest.FixtureRequest,
 ) -> None:
     if caller == "threaded":
@@ -226,7 +225,7 @@ def asleep(*, limits: RenderLimits, progress: Callable[[str], None]) -> None:
 
 @pytest.mark.corpus("sandbox")
 def test_a_worker_stuck_past_the_soft_cpu_limit_is_killed_and_reported_as_cpu() -> None:
-    tag, payload = isolation.fork_and_collect(stuck_in_c, (), WORKER)
+    _, payload = isolation.fork_and_collect(stuck_in_c, (), WORKER)
     assert pickle.loads(payload) == RenderError("bomb.yaml", None, "the render exceeded its CPU time limit of 1 s")
 
 
@@ -274,7 +273,8 @@ def chart_dir(tmp_path: Path, template: str) -> Path:
 
 
 CLI_BOMBS = [
-    ("size check", 'x: {{ "x" * 10**9 }}\n', f"bomb.yaml:1: repetition with * would make 1000000000 characters {BOUND}"),
+    ("size check", 'x: {{ "x" * 10**9 }}\n',
+     f"bomb.yaml:1: repetition with * would make 1000000000 characters {BOUND}"),
     ("cpu", CPU_BOMB, "bomb.yaml:1: the render exceeded its CPU time limit of 1 s"),
     ("memory", MEMORY_BOMB, "bomb.yaml:1: the render exceeded its memory limit of 128 MiB"),
 ]
@@ -284,14 +284,15 @@ CLI_BOMBS = [
 @pytest.mark.parametrize(("name", "template", "message"), CLI_BOMBS, ids=[b[0] for b in CLI_BOMBS])
 @pytest.mark.parametrize("verb", ["template", "package"])
 def test_cli_renders_within_the_bounds(
-    name: str, template: str, message: str, verb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    *, name: str, template: str, message: str, verb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("RUDDER_RENDER_TIMEOUT", "1")
     monkeypatch.setenv("RUDDER_RENDER_MEMORY_MIB", "128")
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     chart = chart_dir(tmp_path, template)
-    args = ["template", "bomb", str(chart), "-n", "prod"] if verb == "template" else ["package", str(chart), "-n", "prod"]
+    args = ["template", "bomb", str(chart)] if verb == "template" else ["package", str(chart)]
+    args += ["-n", "prod"]
     assert rudder_main(args) == 1
     out, err = capsys.readouterr()
     assert err == f"error: render failed: {chart}/templates/{message}\n"
