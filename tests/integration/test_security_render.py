@@ -29,7 +29,8 @@ LAUGHS = "\n".join(
 ) + "\n"
 
 BOMBS = [
-    ("memory", {"a.yaml": CM, "bomb.yaml": MEMORY_BOMB}, "bomb.yaml:1: the render exceeded its memory limit of 512 MiB"),
+    ("memory", {"a.yaml": CM, "bomb.yaml": MEMORY_BOMB},
+     "bomb.yaml:1: the render exceeded its memory limit of 512 MiB"),
     ("cpu", {"a.yaml": CM, "bomb.yaml": CPU_BOMB}, "bomb.yaml:1: the render exceeded its CPU time limit of 10 s"),
     ("size", {"a.yaml": CM, "bomb.yaml": SIZE_BOMB},
      f"bomb.yaml:2: repetition with * would make {len(SENTINEL) * 10**9} characters (limit 4194304)"),
