@@ -20,8 +20,14 @@ import time
 from pathlib import Path
 
 from rudder.models import parse_release_spec
-from rudder.render import ReleaseInfo, RenderError, chart_to_inline_spec, chart_from_directory_files
-from rudder.render import read_chart_directory, render_release
+from rudder.render import (
+    ReleaseInfo,
+    RenderError,
+    chart_from_directory_files,
+    chart_to_inline_spec,
+    read_chart_directory,
+    render_release,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "web-app"
 
