@@ -12,7 +12,7 @@ from rudder.render.chart import Chart, resolve_chart
 from rudder.render.engine import ReleaseInfo, RenderedObject, render_chart
 from rudder.render.errors import RenderError
 from rudder.render.isolation import run_isolated
-from rudder.render.limits import MIB, RenderLimits, default_limits
+from rudder.render.limits import MIB, RenderLimitExceeded, RenderLimits, default_limits
 from rudder.render.values import merge_values, parse_values_from
 
 
@@ -71,6 +71,8 @@ def render_release_here(
         return RenderError(None, None, "values nested too deeply")
     except MemoryError:
         return RenderError(None, None, f"the render exceeded its memory limit of {limits.memory_bytes // MIB} MiB")
+    except RenderLimitExceeded as exc:  # the CPU limit while loading the chart or the values
+        return RenderError(None, None, exc.message)
 
 
 def _render(
