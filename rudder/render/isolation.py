@@ -192,7 +192,10 @@ def fork_and_collect(job: Job, args: tuple[Any, ...], limits: RenderLimits) -> t
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
-        os.close(read_fd)
+        # Only stdio and the result pipe stay open: a render has no business with the caller's sockets,
+        # files, or (in a worker host) the host's own request and reply pipes.
+        os.closerange(3, write_fd)
+        os.closerange(write_fd + 1, 1 << 16)
         _child(write_fd, job, args, limits)
     os.close(write_fd)
     return _collect(pid, read_fd, limits)

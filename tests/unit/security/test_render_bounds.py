@@ -273,21 +273,22 @@ def chart_dir(tmp_path: Path, template: str) -> Path:
 
 
 CLI_BOMBS = [
-    ("size check", 'x: {{ "x" * 10**9 }}\n',
+    # (name, template, RUDDER_RENDER_TIMEOUT, message): only the bound under test can trip
+    ("size check", 'x: {{ "x" * 10**9 }}\n', "30",
      f"bomb.yaml:1: repetition with * would make 1000000000 characters {BOUND}"),
-    ("cpu", CPU_BOMB, "bomb.yaml:1: the render exceeded its CPU time limit of 1 s"),
-    ("memory", MEMORY_BOMB, "bomb.yaml:1: the render exceeded its memory limit of 128 MiB"),
+    ("cpu", CPU_BOMB, "1", "bomb.yaml:1: the render exceeded its CPU time limit of 1 s"),
+    ("memory", MEMORY_BOMB, "30", "bomb.yaml:1: the render exceeded its memory limit of 128 MiB"),
 ]
 
 
 @pytest.mark.corpus("sandbox")
-@pytest.mark.parametrize(("name", "template", "message"), CLI_BOMBS, ids=[b[0] for b in CLI_BOMBS])
+@pytest.mark.parametrize(("name", "template", "cpu", "message"), CLI_BOMBS, ids=[b[0] for b in CLI_BOMBS])
 @pytest.mark.parametrize("verb", ["template", "package"])
 def test_cli_renders_within_the_bounds(
-    *, name: str, template: str, message: str, verb: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    *, name: str, template: str, cpu: str, message: str, verb: str, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("RUDDER_RENDER_TIMEOUT", "1")
+    monkeypatch.setenv("RUDDER_RENDER_TIMEOUT", cpu)
     monkeypatch.setenv("RUDDER_RENDER_MEMORY_MIB", "128")
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     chart = chart_dir(tmp_path, template)
