@@ -30,11 +30,12 @@ class RenderLimits:
     max_items: int = 1_000_000
     max_int_bits: int = 65_536
     isolate: bool = True
+    wall_clock: float | None = None  # None: derived from cpu_seconds
 
     @property
     def wall_seconds(self) -> float:
         """The wall-clock bound: generous over the CPU bound, since a busy node shares its cores."""
-        return self.cpu_seconds * 3 + 10
+        return self.wall_clock if self.wall_clock is not None else self.cpu_seconds * 3 + 10
 
     @property
     def result_bytes(self) -> int:

@@ -157,7 +157,8 @@ def test_ordinary_charts_are_not_affected_by_the_checks() -> None:
 
 # -- the worker process: CPU, memory and wall clock ------------------------------------------------------
 
-WORKER = RenderLimits(cpu_seconds=1, memory_bytes=128 * MIB)
+# A wall clock far past the CPU bound, so a loaded machine cannot turn a CPU failure into a timeout.
+WORKER = RenderLimits(cpu_seconds=1, memory_bytes=128 * MIB, wall_clock=600)
 ROOMY = RenderLimits(cpu_seconds=30, memory_bytes=128 * MIB)  # only the memory or output bound can trip
 CPU_BOMB = "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}"
 MEMORY_BOMB = '{% set ns = namespace(s="x") %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}'
@@ -185,12 +186,6 @@ def threaded() -> Iterator[None]:
     thread.join()
 
 
-@pytest.fixture
-def patient(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A wall clock far past the CPU bound, so a loaded machine cannot turn a CPU failure into a timeout."""
-    monkeypatch.setattr(RenderLimits, "wall_seconds", property(lambda self: 600.0))
-
-
 @pytest.fixture(autouse=True)
 def fresh_memo() -> Iterator[None]:
     isolation._memo.clear()
@@ -202,7 +197,6 @@ def fresh_memo() -> Iterator[None]:
 @pytest.mark.parametrize(("name", "template", "limits", "line", "message"), WORKER_BOMBS,
                          ids=[b[0] for b in WORKER_BOMBS])
 @pytest.mark.parametrize("caller", ["single-threaded", "threaded"])
-@pytest.mark.usefixtures("patient")
 def test_worker_bounds_fail_the_render_naming_the_template(
     *, name: str, template: str, limits: RenderLimits, line: int | None, message: str, caller: str,
     request: pytest.FixtureRequest,
@@ -231,16 +225,14 @@ def asleep(*, limits: RenderLimits, progress: Callable[[str], None]) -> None:
 
 
 @pytest.mark.corpus("sandbox")
-@pytest.mark.usefixtures("patient")
 def test_a_worker_stuck_past_the_soft_cpu_limit_is_killed_and_reported_as_cpu() -> None:
     _, payload = isolation.fork_and_collect(stuck_in_c, (), WORKER)
     assert pickle.loads(payload) == RenderError("bomb.yaml", None, "the render exceeded its CPU time limit of 1 s")
 
 
 @pytest.mark.corpus("sandbox")
-def test_the_wall_clock_bound_kills_a_render_that_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RenderLimits, "wall_seconds", property(lambda self: 0.5))
-    tag, payload = isolation.fork_and_collect(asleep, (), WORKER)
+def test_the_wall_clock_bound_kills_a_render_that_waits() -> None:
+    tag, payload = isolation.fork_and_collect(asleep, (), RenderLimits(wall_clock=0.5))
     assert pickle.loads(payload) == RenderError("bomb.yaml", None, "the render took longer than 0.5 s")
     assert tag == b"W"  # a wall-clock failure depends on load: never remembered
 
@@ -266,7 +258,6 @@ def test_a_failed_render_is_remembered_not_repeated(monkeypatch: pytest.MonkeyPa
 
 
 @pytest.mark.corpus("sandbox")
-@pytest.mark.usefixtures("patient")
 def test_worker_messages_never_quote_values() -> None:
     template = "{% for i in range(100000) %}{% for j in range(100000) %}{{ values.secret }}{% endfor %}{% endfor %}"
     result = render_release(spec_with(template), RELEASE, render_limits=WORKER)  # type: ignore[arg-type]
@@ -296,12 +287,13 @@ CLI_BOMBS = [
 @pytest.mark.corpus("sandbox")
 @pytest.mark.parametrize(("name", "template", "cpu", "message"), CLI_BOMBS, ids=[b[0] for b in CLI_BOMBS])
 @pytest.mark.parametrize("verb", ["template", "package"])
-@pytest.mark.usefixtures("patient")
 def test_cli_renders_within_the_bounds(
     *, name: str, template: str, cpu: str, message: str, verb: str, tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("RUDDER_RENDER_TIMEOUT", cpu)
+    # A wall clock far past the CPU bound (the CLI renders in this process's child).
+    monkeypatch.setattr(RenderLimits, "wall_seconds", property(lambda self: 600.0))
     monkeypatch.setenv("RUDDER_RENDER_MEMORY_MIB", "128")
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "none"))
     chart = chart_dir(tmp_path, template)
