@@ -96,3 +96,18 @@ def test_an_alias_bomb_in_values_from_fails_naming_the_source(
     assert _configmaps(cluster, namespace) == set()
     assert _secret_leaks(cluster, namespace, "laughs", failed["status"]["message"]) == []
     assert controller.healthy()
+
+
+@pytest.mark.corpus("models")
+def test_a_schema_valid_but_absurd_timeout_is_a_field_error_not_a_crash_loop(
+    cluster: Cluster, namespace: str, controller: ControllerProcess
+) -> None:
+    # `99999999999h` matches the CRD's pattern and length; it used to overflow date arithmetic on every resync.
+    create_release(cluster, namespace, release_body("forever", templates={"a.yaml": CM}, chart_values={},
+                                                    timeout="99999999999h"))
+
+    failed = wait_release(cluster, namespace, "forever", phase="Failed")
+
+    assert failed["status"]["message"] == "spec.timeout: duration too long: at most 2562047h (Go's largest duration)"
+    assert _configmaps(cluster, namespace) == set()
+    assert controller.healthy()
