@@ -108,7 +108,7 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     except ValueError as err:
         p.error(str(err))
     p.add_argument("--render-timeout", type=float, metavar="SECONDS", default=render_defaults.cpu_seconds,
-                   help="CPU seconds one render may use (env RUDDER_RENDER_TIMEOUT; wall clock: 3x + 10 s)")
+                   help="CPU seconds one render may use (env RUDDER_RENDER_TIMEOUT; wall clock: 6x + 30 s)")
     p.add_argument("--render-memory", type=int, metavar="MIB", default=render_defaults.memory_bytes // MIB,
                    help="memory one render may allocate, in MiB (env RUDDER_RENDER_MEMORY_MIB)")
     p.add_argument("--render-output", type=int, metavar="MIB", default=render_defaults.output_bytes // MIB,

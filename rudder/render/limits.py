@@ -34,8 +34,9 @@ class RenderLimits:
 
     @property
     def wall_seconds(self) -> float:
-        """The wall-clock bound: generous over the CPU bound, since a busy node shares its cores."""
-        return self.wall_clock if self.wall_clock is not None else self.cpu_seconds * 3 + 10
+        """The wall-clock bound: far over the CPU bound, since a busy or throttled node shares its cores (on
+        the 2-core test machine at load 10, 10 s of CPU took over 40 s); it only catches a child that waits."""
+        return self.wall_clock if self.wall_clock is not None else self.cpu_seconds * 6 + 30
 
     @property
     def result_bytes(self) -> int:

@@ -64,7 +64,7 @@ def test_a_bomb_template_fails_its_release_and_the_controller_carries_on(
         "bomb", templates=templates, chart_values={},
         valuesFrom=[{"secretKeyRef": {"name": "tenant-values", "key": "values.yaml"}}]))
 
-    failed = wait_release(cluster, namespace, "bomb", phase="Failed", timeout=180)
+    failed = wait_release(cluster, namespace, "bomb", phase="Failed", timeout=300)
 
     assert failed["status"]["message"] == message
     assert [c["reason"] for c in failed["status"]["conditions"] if c["type"] == "Ready"] == ["RenderFailed"]
