@@ -122,17 +122,11 @@ def _render_text(env: ChartEnvironment, name: str, context: Mapping[str, Any], c
         # Errors inside template expressions ("a" + 1, a bad int filter input); the type name says what
         # kind of mistake it is without echoing values.
         where, line = _location(exc, chart.templates)
-        raise RenderFailed(RenderError(where or name, line, _describe(exc))) from exc
+        raise RenderFailed(RenderError(where or name, line, f"{type(exc).__name__}: {exc}")) from exc
     except Exception as exc:  # any other failure of tenant code is a RenderError
         # Its text is not quoted: an unexpected exception may carry values (valuesFrom secrets).
         where, line = _location(exc, chart.templates)
         raise RenderFailed(RenderError(where or name, line, f"{type(exc).__name__} while rendering")) from None
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, ValueError) and "integer string conversion" in str(exc):
-        return "ValueError: integer too long to print (more than 4300 digits)"
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _memory_message(limits: RenderLimits) -> str:
