@@ -8,7 +8,6 @@ the next character (`a\\.b=c` sets the key "a.b", `a=x\\,y` sets "x,y"); `{x,y}`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -30,10 +29,6 @@ def parse_set(expressions: Sequence[str], *, force_string: bool = False) -> dict
     return result
 
 
-_INTEGER = re.compile(r"-?[1-9][0-9]*")
-_INDEX = re.compile(r"[0-9]{1,9}")
-
-
 def typed_value(text: str) -> Any:
     """Helm's type coercion of an unquoted --set value."""
     lowered = text.lower()
@@ -43,12 +38,9 @@ def typed_value(text: str) -> Any:
         return None
     if text == "0":
         return 0
-    # A leading zero keeps the text a string, so "0755" or "007" survive as written. As in Helm (Go's
-    # ParseInt), only ASCII digits within int64 make an integer: "²" or a 5000-digit number stay strings.
-    if _INTEGER.fullmatch(text) and len(text) <= 20:
-        number = int(text)
-        if -(2**63) <= number < 2**63:
-            return number
+    # A leading zero keeps the text a string, so "0755" or "007" survive as written.
+    if text and text[0] != "0" and text.lstrip("-").isdigit() and text != "-":
+        return int(text)
     return text
 
 
@@ -111,7 +103,7 @@ class _Parser:
         if end < 0:
             raise self.fail("unclosed '['")
         digits = self.text[self.pos:end]
-        if not _INDEX.fullmatch(digits):
+        if not digits.isdigit():
             raise self.fail(f"list index {digits!r} is not a non-negative integer")
         index = int(digits)
         if index > _MAX_INDEX:

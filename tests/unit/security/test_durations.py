@@ -148,5 +148,5 @@ def _duration_schemas(node: Any) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(("crd", "count"), [("release.yaml", 1), ("canaryrelease.yaml", 4)])
 def test_crd_duration_fields_are_bounded_in_length(crd: str, count: int) -> None:
     schemas = _duration_schemas(yaml.safe_load((REPO / "crds" / crd).read_text()))
-    assert len(schemas) == count
+    assert len(schemas) >= count  # every duration field, however many later changes add
     assert all(schema.get("maxLength") == 32 for schema in schemas)

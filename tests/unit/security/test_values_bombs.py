@@ -155,26 +155,3 @@ def test_the_expansion_check_is_exact_at_the_bound() -> None:
     with pytest.raises(YamlBoundsError, match="aliases expand to more than 15 nodes"):
         check_node_bounds(node, max_nodes=15)
 
-
-SET_VALUES = [
-    ("a=" + "9" * 5000, {"a": "9" * 5000}),
-    ("a=\u00b2", {"a": "\u00b2"}),
-    ("a=\u0661\u0662", {"a": "\u0661\u0662"}),
-    ("a=9223372036854775808", {"a": "9223372036854775808"}),
-    ("a=-9223372036854775809", {"a": "-9223372036854775809"}),
-    ("a=9223372036854775807", {"a": 9223372036854775807}),
-]
-
-
-@pytest.mark.corpus("values")
-@pytest.mark.parametrize(("expression", "expected"), SET_VALUES, ids=[e[:24] for e, _ in SET_VALUES])
-def test_set_numbers_beyond_int64_or_ascii_stay_strings_as_in_helm(expression: str, expected: object) -> None:
-    assert collect_values([], [expression]) == expected
-
-
-@pytest.mark.corpus("values")
-@pytest.mark.parametrize("index", ["\u00b2", "1" * 5000, "99999999999"])
-def test_set_list_indexes_must_be_ascii_and_short(index: str) -> None:
-    with pytest.raises(CliError) as caught:
-        collect_values([], [f"b[{index}]=1"])
-    assert str(caught.value) == f"--set 'b[{index}]=1': list index {index!r} is not a non-negative integer"
