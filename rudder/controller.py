@@ -6,6 +6,7 @@
                       [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--kubeconfig PATH]
                       [--history-key-file PATH | --history-key-secret NS/NAME] [--accept-unsigned-history]
                       [--prometheus-url URL] [--prometheus-allow ENTRY ...]
+                      [--render-timeout SECONDS] [--render-memory MIB] [--render-output MIB]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.
@@ -36,6 +37,8 @@ import kopf
 from prometheus_client import start_http_server
 
 from rudder.domain.history_auth import HistoryKeyError
+from rudder.render.isolation import start_workers
+from rudder.render.limits import MIB, RenderLimits, limits_from_environment, set_default_limits
 
 log = logging.getLogger("rudder.controller")
 
@@ -64,6 +67,7 @@ class ControllerConfig:
     accept_unsigned_history: bool = False
     prometheus_url: str | None = None  # the default endpoint of canary analyses
     prometheus_allow: tuple[str, ...] = ()  # further endpoints a CanaryRelease may name
+    render_limits: RenderLimits = field(default_factory=RenderLimits)
 
 
 def auto_priority(started: float, tiebreak: int) -> int:
@@ -122,7 +126,19 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p.add_argument("--prometheus-allow", action="append", default=[], metavar="ENTRY",
                    help="a Prometheus a CanaryRelease may name: scheme://host[:port|:*][/path] or host:port "
                         "(repeatable; without any, canaries may only use --prometheus-url)")
+    try:
+        render_defaults = limits_from_environment(os.environ)
+    except ValueError as err:
+        p.error(str(err))
+    p.add_argument("--render-timeout", type=float, metavar="SECONDS", default=render_defaults.cpu_seconds,
+                   help="CPU seconds one render may use (env RUDDER_RENDER_TIMEOUT; wall clock: 6x + 30 s)")
+    p.add_argument("--render-memory", type=int, metavar="MIB", default=render_defaults.memory_bytes // MIB,
+                   help="memory one render may allocate, in MiB (env RUDDER_RENDER_MEMORY_MIB)")
+    p.add_argument("--render-output", type=int, metavar="MIB", default=render_defaults.output_bytes // MIB,
+                   help="rendered text one chart may produce, in MiB (env RUDDER_RENDER_OUTPUT_MIB)")
     args = p.parse_args(list(argv))
+    if not (0 < args.render_timeout < 1e6 and args.render_memory > 0 and args.render_output > 0):
+        p.error("--render-timeout, --render-memory and --render-output must be positive")
     from canary.providers.access import PrometheusAccess  # the canary package loads only when needed
 
     try:
@@ -151,6 +167,8 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         accept_unsigned_history=args.accept_unsigned_history,
         prometheus_url=args.prometheus_url,
         prometheus_allow=tuple(args.prometheus_allow),
+        render_limits=RenderLimits(cpu_seconds=args.render_timeout, memory_bytes=args.render_memory * MIB,
+                                   output_bytes=args.render_output * MIB),
     )
 
 
@@ -199,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if cfg.kubeconfig:
         os.environ["KUBECONFIG"] = cfg.kubeconfig
+    set_default_limits(cfg.render_limits)
+    start_workers()  # the render worker hosts start before any thread does
     if cfg.metrics_port:
         start_http_server(cfg.metrics_port)
     try:

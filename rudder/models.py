@@ -8,6 +8,7 @@ problems of one spec are raised together in a `SpecError`.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -210,13 +211,33 @@ class ReleaseSpec:
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+# Go's time.Duration ends at 2562047h47m16.854775807s; past it a value overflows datetime arithmetic.
+MAX_DURATION_SECONDS = 9_223_372_036.854775807
+MAX_DURATION_LENGTH = 32
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= MAX_DURATION_LENGTH else repr(text[:MAX_DURATION_LENGTH] + "...")
+
+
+def check_duration_seconds(seconds: float) -> float:
+    """`seconds` if it is a finite duration Go could hold; raise ValueError otherwise."""
+    if not math.isfinite(seconds) or abs(seconds) > MAX_DURATION_SECONDS:
+        raise ValueError("duration too long: at most 2562047h (Go's largest duration)")
+    return seconds
 
 
 def parse_duration(text: str) -> float:
-    """Parse a Go-style duration (`5m`, `30s`, `1h30m`, `1.5h`, `250ms`) into seconds; raise ValueError."""
+    """Parse a Go-style duration (`5m`, `30s`, `1h30m`, `1.5h`, `250ms`) into seconds; raise ValueError.
+
+    At most MAX_DURATION_LENGTH characters and Go's largest duration (2562047h), so no absurd value reaches
+    date arithmetic (`99999999999h` would overflow it).
+    """
     stripped = text.strip()
     if not stripped:
         raise ValueError("empty duration")
+    if len(stripped) > MAX_DURATION_LENGTH:
+        raise ValueError(f"invalid duration {_shown(stripped)}: longer than {MAX_DURATION_LENGTH} characters")
     pos, total = 0, 0.0
     for match in _DURATION_PART.finditer(stripped):
         if match.start() != pos:
@@ -224,8 +245,8 @@ def parse_duration(text: str) -> float:
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
         pos = match.end()
     if pos != len(stripped):
-        raise ValueError(f"invalid duration {text!r}: use numbers with units h, m, s or ms, e.g. 5m or 1h30m")
-    return total
+        raise ValueError(f"invalid duration {_shown(text)}: use numbers with units h, m, s or ms, e.g. 5m or 1h30m")
+    return check_duration_seconds(total)
 
 
 class _Reader:
@@ -304,6 +325,9 @@ def _parse_chart(r: _Reader, raw: Any) -> ChartSpec | None:
     if archive is not None:
         sources.append(ArchiveChart(data=archive))
     values = r.mapping(chart.get("values"), "spec.chart.values") or {}
+    if not _shallow_enough(values):
+        r.fail("spec.chart.values", f"nested deeper than {MAX_VALUES_DEPTH} levels")
+        values = {}
     if len(sources) != 1:
         found = ", ".join(k for k in ("templates", "configMapRef", "archive") if chart.get(k) is not None)
         found = found or "none"
@@ -347,6 +371,24 @@ def _parse_depends_on(r: _Reader, raw: Any) -> tuple[DependsOn, ...]:
     return tuple(out)
 
 
+MAX_VALUES_DEPTH = 100
+
+
+def _shallow_enough(value: Any, limit: int = MAX_VALUES_DEPTH) -> bool:
+    # Iterative, so an absurdly deep tree is refused here instead of overflowing the stack of every
+    # recursive walk after it (copying, digesting, rendering).
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return False
+        if isinstance(item, Mapping):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, depth + 1) for v in item)
+    return True
+
+
 def _parse_timeout(r: _Reader, raw: Any) -> float:
     if raw is None:
         return DEFAULT_TIMEOUT_SECONDS
@@ -355,9 +397,9 @@ def _parse_timeout(r: _Reader, raw: Any) -> float:
         return DEFAULT_TIMEOUT_SECONDS
     try:
         # A bare number is read as seconds, as kubectl's --timeout does.
-        seconds = float(raw) if not isinstance(raw, str) else parse_duration(raw)
-    except ValueError as exc:
-        r.fail("spec.timeout", str(exc))
+        seconds = check_duration_seconds(float(raw)) if not isinstance(raw, str) else parse_duration(raw)
+    except (ValueError, OverflowError) as exc:
+        r.fail("spec.timeout", str(exc) if isinstance(exc, ValueError) else "duration too long")
         return DEFAULT_TIMEOUT_SECONDS
     if seconds <= 0:
         r.fail("spec.timeout", "must be positive")
@@ -371,6 +413,8 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
     spec = r.mapping(raw, "spec", required=True) or {}
     chart = _parse_chart(r, spec.get("chart"))
     values = r.mapping(spec.get("values"), "spec.values") or {}
+    if not _shallow_enough(values):
+        r.fail("spec.values", f"nested deeper than {MAX_VALUES_DEPTH} levels")
     values_from = _parse_values_from(r, spec.get("valuesFrom"))
     suspend = r.boolean(spec.get("suspend"), "spec.suspend")
     rollback_to = None

@@ -8,12 +8,14 @@ its errors (`diff` uses 2, as `kubectl diff` does).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from rudder.cli import deploy, diff, history, package, rollback, status, template, uninstall
 from rudder.cli.errors import EXIT_FAILED, EXIT_USAGE, CliError, run_guarded
 from rudder.domain.names import dns1123_label_problem, release_name_problem, shown
+from rudder.render.limits import limits_from_environment, set_default_limits
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def command() -> int:
         check_names(args)
+        # Offline renders get the controller's bounds (and its environment variables, when set).
+        try:
+            set_default_limits(limits_from_environment(os.environ))
+        except ValueError as err:
+            raise CliError(str(err)) from None
         return int(args.handler(args))
 
     return run_guarded(command, error_code=error_code)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rudder.cli.errors import CliError
-from rudder.models import parse_duration
+from rudder.models import check_duration_seconds, parse_duration
 from rudder.render.yamlio import dump_yaml
 
 OUTPUT_FORMATS = ("json", "yaml")
@@ -45,9 +45,10 @@ def dump(data: Any, output: str) -> str:
 def parse_timeout(text: str, flag: str = "--timeout") -> float:
     """Seconds from `5m`, `90s`, `1h30m` or a bare number of seconds; a CliError names the flag."""
     try:
-        seconds = float(text) if text.replace(".", "", 1).isdigit() else parse_duration(text)
+        seconds = (check_duration_seconds(float(text)) if text.replace(".", "", 1).isdigit()
+                   else parse_duration(text))
     except ValueError as err:
-        raise CliError(f"{flag} {text!r}: {err}") from None
+        raise CliError(f"{flag} {text[:40]!r}: {err}") from None
     if seconds <= 0:
         raise CliError(f"{flag} {text!r}: must be positive")
     return seconds

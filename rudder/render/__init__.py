@@ -4,14 +4,17 @@ Entry points (all errors are returned as `RenderError(template, line, message)`,
 
 - `render_release(spec: ReleaseSpec, release: ReleaseInfo, *,
   config_map_data: Mapping[str, str] | None = None, values_from_contents: Sequence[str | None] = (),
-  limits: ArchiveLimits | None = None)
+  limits: ArchiveLimits | None = None, render_limits: RenderLimits | None = None)
   -> RenderedRelease | RenderError`
   The whole step: load the chart (inline / ConfigMap data / archive), merge values (chart defaults, then
-  valuesFrom in order, then spec.values), render. `RenderedRelease` has `.chart`, `.values` (merged; may hold
+  valuesFrom in order, then spec.values), render; in a bounded child process (CPU time, memory, wall clock,
+  output size: `RenderLimits`, process-wide default set with `set_default_limits`; see
+  `rudder.render.isolation` and docs/security-render.md). `RenderedRelease` has `.chart`, `.values` (merged; may hold
   secrets), `.objects` (tuple of `RenderedObject(template, index, body)`), `.notes` (rendered NOTES.txt) and
   `.values_from` (the parsed valuesFrom layers).
 - `resolve_chart(spec: ChartSpec, config_map_data=None, limits=None) -> Chart | RenderError`
-- `render_chart(chart: Chart, values: Mapping, release: ReleaseInfo) -> RenderedChart | RenderError`
+- `render_chart(chart: Chart, values: Mapping, release: ReleaseInfo, *, limits=None, progress=None)
+  -> RenderedChart | RenderError` in this process (the in-template size checks and the output bound only)
 - `chart_from_files(files) -> Chart | RenderError` (flat: inline templates or ConfigMap data; `Chart.yaml` and
   `values.yaml` keys are special), `chart_from_directory_files(files) -> Chart | RenderError` (directory
   layout with `templates/`), `read_chart_directory(path: Path) -> dict[str, str]` (disk, for the CLI),
@@ -42,6 +45,7 @@ from rudder.render.chart import (
 from rudder.render.directory import read_chart_directory
 from rudder.render.engine import ReleaseInfo, RenderedChart, RenderedObject, render_chart
 from rudder.render.errors import RenderError
+from rudder.render.limits import RenderLimits, set_default_limits
 from rudder.render.release import RenderedRelease, render_release
 from rudder.render.setvalues import SetSyntaxError, parse_set
 from rudder.render.values import deep_merge, merge_values, parse_values_document, parse_values_from
@@ -53,6 +57,7 @@ __all__ = [
     "ChartMeta",
     "ReleaseInfo",
     "RenderError",
+    "RenderLimits",
     "RenderedChart",
     "RenderedObject",
     "RenderedRelease",
@@ -74,5 +79,6 @@ __all__ = [
     "render_chart",
     "render_release",
     "resolve_chart",
+    "set_default_limits",
     "unpack_archive",
 ]

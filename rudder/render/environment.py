@@ -4,12 +4,23 @@ and a loader that serves the chart's files by name (so partials work through imp
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import update_wrapper
 from typing import Any
 
 from jinja2 import BaseLoader, Environment, StrictUndefined, TemplateNotFound
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import generate_lorem_ipsum
 
-from rudder.render.filters import FILTERS
+from rudder.render.filters import FILTERS, bounded_indents
+from rudder.render.guards import (
+    bounded_lipsum,
+    check_binop,
+    check_format,
+    check_method_call,
+    guard_filters,
+)
+from rudder.render.limits import RenderLimits, default_limits
 
 
 class PathDict(dict[str, Any]):
@@ -73,23 +84,56 @@ class ChartLoader(BaseLoader):
 
 
 class ChartEnvironment(SandboxedEnvironment):
-    """The sandbox with values keys taking precedence over dict methods.
+    """The sandbox with values keys taking precedence over dict methods, and size checks on the operators,
+    methods and filters that can build huge strings, lists or integers (`rudder.render.guards`).
 
     Plain Jinja resolves `values.items` or `values.keys` to the dict method; chart authors mean the key.
+    Intercepting an operator also stops Jinja2 from folding it at compile time (`{{ 10**(10**8) }}`).
     """
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def __init__(self, *args: Any, limits: RenderLimits, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.limits = limits
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, PathDict) and attribute in obj:
             return obj[attribute]
         return super().getattr(obj, attribute)
 
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        check_binop(operator, left, right, self.limits)
+        return super().call_binop(context, operator, left, right)
 
-def build_environment(files: Mapping[str, str]) -> ChartEnvironment:
-    """A sandboxed, strict environment over the chart's template files.
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        check_method_call(__obj, args, kwargs, __self.limits)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        fmt, limits = value.__self__, self.limits
+        is_map = value.__name__ == "format_map"
+        inner = wrapped
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            mapping = args[0] if is_map and args and isinstance(args[0], Mapping) else kwargs
+            check_format(fmt, () if is_map else args, mapping, limits)
+            return inner(*args, **kwargs)
+
+        return update_wrapper(checked, value)
+
+
+def build_environment(files: Mapping[str, str], limits: RenderLimits | None = None) -> ChartEnvironment:
+    """A sandboxed, strict environment over the chart's template files, within `limits`.
 
     trim_blocks/lstrip_blocks are on so `{% if %}` lines vanish instead of leaving blank or mis-indented YAML.
     """
+    limits = limits or default_limits()
     env = ChartEnvironment(
+        limits=limits,
         loader=ChartLoader(files),
         undefined=NamedStrictUndefined,
         autoescape=False,
@@ -98,4 +142,7 @@ def build_environment(files: Mapping[str, str]) -> ChartEnvironment:
         lstrip_blocks=True,
     )
     env.filters.update(FILTERS)
+    env.filters.update(guard_filters(env.filters, limits))
+    env.filters.update(bounded_indents(limits))
+    env.globals["lipsum"] = bounded_lipsum(generate_lorem_ipsum, limits)
     return env

@@ -17,6 +17,8 @@ from typing import Any
 import yaml
 from jinja2 import Undefined
 
+from rudder.render.guards import check_width
+from rudder.render.limits import RenderLimits
 from rudder.render.yamlio import to_plain
 
 
@@ -51,7 +53,11 @@ def toyaml(value: Any) -> str:
     """YAML of a value without the trailing newline, ready for `nindent`."""
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
-    dumped = yaml.safe_dump(to_plain(value), default_flow_style=False, sort_keys=False, allow_unicode=True)
+    try:
+        dumped = yaml.safe_dump(to_plain(value), default_flow_style=False, sort_keys=False, allow_unicode=True)
+    except (yaml.YAMLError, TypeError, ValueError) as exc:
+        # e.g. a Jinja2 object (`cycler() | toyaml`); the type is named, never the value.
+        raise FilterInputError(f"toyaml: cannot represent a {_kind(value, exc)}") from None
     # A scalar dump ends with a document-end marker; Helm's toYaml prints just the scalar.
     return dumped.removesuffix("\n...\n").rstrip("\n")
 
@@ -60,7 +66,16 @@ def tojson(value: Any) -> str:
     """Compact JSON, as Helm's toJson."""
     if isinstance(value, Undefined):
         value._fail_with_undefined_error()
-    return json.dumps(to_plain(value), separators=(",", ":"), ensure_ascii=False)
+    try:
+        return json.dumps(to_plain(value), separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError) as exc:
+        raise FilterInputError(f"tojson: cannot represent a {_kind(value, exc)}") from None
+
+
+def _kind(value: Any, exc: BaseException) -> str:
+    # The outer type when it is the culprit, else "value inside a <type>" (the exact inner path is unknown).
+    name = type(value).__name__
+    return name if not isinstance(value, Mapping | list | tuple) else f"value inside a {name} ({type(exc).__name__})"
 
 
 def b64enc(value: Any) -> str:
@@ -117,6 +132,26 @@ def required(value: Any, message: str = "a required value is missing") -> Any:
 def trunc(value: Any, length: int) -> str:
     """Cut to `length` characters (names are limited to 63); no ellipsis, unlike Jinja's truncate."""
     return _text(value)[:length]
+
+
+def bounded_indents(limits: RenderLimits) -> dict[str, Callable[..., str]]:
+    """`indent` and `nindent` refusing widths over the string bound (`indent(10**9)`)."""
+
+    def check(value: Any, width: Any, what: str) -> None:
+        check_width(width, limits, what)
+        if isinstance(width, int):
+            text = _text(value)
+            check_width(len(text) + width * (text.count("\n") + 1), limits, what)
+
+    def checked_indent(value: Any, width: int = 4) -> str:
+        check(value, width, "the indent filter")
+        return indent(value, width)
+
+    def checked_nindent(value: Any, width: int = 4) -> str:
+        check(value, width, "the nindent filter")
+        return nindent(value, width)
+
+    return {"indent": checked_indent, "nindent": checked_nindent}
 
 
 FILTERS: Mapping[str, Callable[..., Any]] = {
