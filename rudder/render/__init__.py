@@ -9,7 +9,7 @@ Entry points (all errors are returned as `RenderError(template, line, message)`,
   The whole step: load the chart (inline / ConfigMap data / archive), merge values (chart defaults, then
   valuesFrom in order, then spec.values), render; in a bounded child process (CPU time, memory, wall clock,
   output size: `RenderLimits`, process-wide default set with `set_default_limits`; see
-  `rudder.render.isolation` and docs/security-render.md). `RenderedRelease` has `.chart`, `.values` (merged; may hold
+  `rudder.render.isolation` and docs/security.md). `RenderedRelease` has `.chart`, `.values` (merged; may hold
   secrets), `.objects` (tuple of `RenderedObject(template, index, body)`), `.notes` (rendered NOTES.txt) and
   `.values_from` (the parsed valuesFrom layers).
 - `resolve_chart(spec: ChartSpec, config_map_data=None, limits=None) -> Chart | RenderError`

@@ -104,7 +104,7 @@ def test_the_client_keeps_any_name_inside_one_path_segment(
 def test_server_rejects_an_apply_whose_body_name_differs_from_the_url(
     cluster: Cluster, namespace: str, victim: str
 ) -> None:
-    """Recorded in docs/security-names-secrets.md: the server refuses (400) an apply patch — dry-run or not —
+    """Recorded in docs/security.md: the server refuses (400) an apply patch — dry-run or not —
     whose body names another object than the URL, so the F4 dry-run PATCH of `kube-system/secrets/foo` with a
     ConfigMap body named `x/../..` could not have changed the Secret."""
     dyn = cluster.dynamic
@@ -125,7 +125,7 @@ def test_server_rejects_an_apply_whose_body_name_differs_from_the_url(
 
 
 def test_server_side_apply_cannot_create_a_release_with_only_patch(cluster: Cluster, namespace: str) -> None:
-    """Recorded in docs/security-names-secrets.md: apply of an object that does not exist needs `create`."""
+    """Recorded in docs/security.md: apply of an object that does not exist needs `create`."""
     rbac = client.RbacAuthorizationV1Api(cluster.api)
     rbac.create_namespaced_role(namespace, client.V1Role(
         metadata=client.V1ObjectMeta(name="patch-only"),
