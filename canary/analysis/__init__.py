@@ -46,7 +46,7 @@ from canary.analysis.evidence import MetricEvidence, evaluate_metric, evaluate_m
 from canary.analysis.histograms import Histogram, compare_quantiles, histogram_quantile
 from canary.analysis.hodges_lehmann import ShiftInterval, hodges_lehmann
 from canary.analysis.holm import holm_adjust
-from canary.analysis.judge import AnalysisResult, Look, MetricResult, judge_analysis, judge_metric
+from canary.analysis.judge import AnalysisResult, MetricResult, judge_analysis, judge_metric
 from canary.analysis.measurements import Measurement, MeasurementStatus, Observation
 from canary.analysis.policy import (
     MetricPolicy,
@@ -59,12 +59,13 @@ from canary.analysis.policy import (
 from canary.analysis.promql import QueryContext, RenderError, Track, render_queries, render_query
 from canary.analysis.proportions import ProportionTest, two_proportion_test
 from canary.analysis.ranksum import RankSumTest, rank_sum_test, sort_samples
-from canary.analysis.sequential import SequentialPlan, SpendingFunction
+from canary.analysis.sequential import CanaryLooks, Look, SequentialPlan, SpendingFunction
 from canary.analysis.threshold import Threshold, check_threshold
 from canary.analysis.verdicts import Classification, Direction, Verdict
 
 __all__ = [
     "AnalysisResult",
+    "CanaryLooks",
     "Classification",
     "Direction",
     "Histogram",

@@ -34,29 +34,13 @@ from canary.analysis.kayenta import ScoredMetric, weighted_score
 from canary.analysis.measurements import MeasurementStatus
 from canary.analysis.policy import MetricType, TestKind
 from canary.analysis.power import proportion_samples_needed, rank_sum_samples_needed
-from canary.analysis.sequential import SequentialPlan, SpendingFunction
+from canary.analysis.sequential import Look
 from canary.analysis.threshold import check_threshold
 from canary.analysis.verdicts import Classification, Direction, Verdict
 
 # Effect to size samples for when the policy tolerates none (allowedIncrease <= 1).
 DEFAULT_DETECTABLE_RATIO = 1.2
 _AGGREGATE_ORDER = (Verdict.FAIL, Verdict.ERROR, Verdict.NO_DATA, Verdict.INCONCLUSIVE)
-
-
-@dataclass(frozen=True)
-class Look:
-    """Which look of the canary this analysis is, and how many were planned."""
-
-    number: int = 1
-    planned: int = 1
-    spending: SpendingFunction = SpendingFunction.POCOCK
-    extension_reserve: float = 0.1
-
-    def alpha(self, alpha: float) -> float:
-        if self.planned == 1 and self.number == 1:
-            return alpha  # a single look spends everything
-        plan = SequentialPlan(alpha, self.planned, self.spending, self.extension_reserve)
-        return plan.nominal_alpha(self.number)
 
 
 @dataclass(frozen=True)
