@@ -1,0 +1,199 @@
+"""Calibration of whole canaries along the controller's query path (``bench.analysis.query_path``).
+
+Tables (markdown, ready for docs/analysis.md):
+
+1. A/A false-fail rate of a whole canary (3 steps at 5%, 10%, 50%, 5 minutes each, a look a minute, extensions
+   on) for every statistical policy in ``policies/``: latency policies at 1, 5 and 20 requests/s per pod, 1 and
+   3 pods per side, without and with pod-to-pod spread; error-rate policies at several service traffic levels.
+   Target: <= alpha, upper 95% bound <= 1.25 alpha.
+2. Power: a 2x error rate at a 1% baseline against service traffic; a 1.3x p95 latency against per-pod traffic
+   and pods.  Target: >= 95%.
+3. Detection of the discrete cases of issue 10 (one look, the offline judge's entry point).
+
+Run: ``python -m bench.analysis.calibrate_query_path --quick`` (a few minutes on one core) or without
+``--quick`` for the published precision.  Policies with identical settings and query shape are simulated
+once and listed together.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bench.analysis.query_path import (
+    CanaryShape,
+    Errors,
+    Latency,
+    Rate,
+    per_pod,
+    rendered,
+    simulate,
+)
+from canary.analysis import (
+    Look,
+    Measurement,
+    MetricPolicy,
+    MetricType,
+    Observation,
+    TestKind,
+    Verdict,
+    evaluate_metric,
+    judge_metric,
+    load_policies,
+    parse_policy,
+)
+from canary.analysis.sampling import longest_range
+
+SHAPE = CanaryShape()
+RPS = (1.0, 5.0, 20.0)
+PODS = (1, 3)
+SPREADS = (0.0, 0.05)
+SERVICE_RPS = (20.0, 50.0, 100.0, 200.0, 500.0)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    null: int  # A/A canaries per cell
+    power: int  # regressed canaries per cell
+    discrete: int  # single-look repetitions per discrete case
+
+
+QUICK = Sizes(null=150, power=60, discrete=100)
+FULL = Sizes(null=2000, power=400, discrete=1000)
+
+
+def _key(policy: MetricPolicy) -> tuple[object, ...]:
+    queries = rendered(policy)
+    shape: tuple[object, ...] = ()
+    if policy.type is MetricType.DISTRIBUTION:
+        shape = (per_pod(queries["samples"]), longest_range(queries["samples"]), policy.quantile,
+                 queries["samples"].split(",", 1)[0])
+    return (policy.type, policy.test, policy.direction, policy.allowed_increase, policy.confidence,
+            policy.min_samples, policy.threshold, *shape)
+
+
+def groups(policies: Sequence[MetricPolicy]) -> list[list[MetricPolicy]]:
+    """Statistical policies grouped by everything the simulation depends on."""
+    out: dict[tuple[object, ...], list[MetricPolicy]] = {}
+    for policy in policies:
+        if policy.test is TestKind.THRESHOLD:
+            continue
+        out.setdefault(_key(policy), []).append(policy)
+    return list(out.values())
+
+
+def _names(group: Sequence[MetricPolicy]) -> str:
+    return ", ".join(f"`{p.name}`" for p in group)
+
+
+def _flag(rate: Rate, alpha: float) -> str:
+    _, high = rate.interval()
+    ok = rate.rate <= alpha and high <= 1.25 * alpha
+    return rate.cell() + ("" if ok else " **over**")
+
+
+def false_fails(policies: Sequence[MetricPolicy], sizes: Sizes) -> list[str]:
+    lines = ["A/A: false-fail rate of a whole canary (any Fail counts), % [Wilson 95%]; "
+             f"{sizes.null} canaries per cell; target <= alpha, upper bound <= 1.25 alpha", ""]
+    latency = [g for g in groups(policies) if g[0].type is MetricType.DISTRIBUTION]
+    ratio = [g for g in groups(policies) if g[0].type is MetricType.RATIO]
+    header = "| policies | alpha | req/s per pod | pods per side | " + " | ".join(
+        f"pod spread {100 * s:.0f}%" for s in SPREADS) + " | paused (no spread) |"
+    lines += [header, "|" + "---|" * (5 + len(SPREADS))]
+    for n, group in enumerate(latency):
+        alpha = group[0].alpha
+        for rps in RPS:
+            for pods in PODS:
+                cells, paused = [], 0
+                for s, spread in enumerate(SPREADS):
+                    rate = simulate(group[0], SHAPE, sizes.null, seed=1000 * n + 10 * s + pods,
+                                    latency=Latency(rps=rps, pods=pods, spread=spread))
+                    cells.append(_flag(rate, alpha))
+                    paused = rate.paused if s == 0 else paused
+                lines.append(f"| {_names(group)} | {alpha:.3g} | {rps:g} | {pods} | " + " | ".join(cells)
+                             + f" | {100 * paused / sizes.null:.0f}% |")
+    lines += ["", "| policies | alpha | service req/s | false fails | paused |", "|---|---|---|---|---|"]
+    for n, group in enumerate(ratio):
+        for m, rps in enumerate(SERVICE_RPS):
+            rate = simulate(group[0], SHAPE, sizes.null, seed=50_000 + 100 * n + m, errors=Errors(service_rps=rps))
+            lines.append(f"| {_names(group)} | {group[0].alpha:.3g} | {rps:g} | {_flag(rate, group[0].alpha)} | "
+                         f"{100 * rate.paused / sizes.null:.0f}% |")
+    return lines
+
+
+def _power_cell(rate: Rate) -> str:
+    return rate.cell() + ("" if rate.rate >= 0.95 else " *")
+
+
+def power(policies: Sequence[MetricPolicy], sizes: Sizes) -> list[str]:
+    by_name = {p.name: p for p in policies}
+    lines = [f"Power: whole canaries failed, % [Wilson 95%]; {sizes.power} canaries per cell; * below 95%", "",
+             "2x error rate (1% -> 2%), `http-error-rate`; the canary gets 5%, 10%, 50% of the service's traffic",
+             "", "| service req/s | failed (detected) |", "|---|---|"]
+    for m, rps in enumerate(SERVICE_RPS):
+        rate = simulate(by_name["http-error-rate"], SHAPE, sizes.power, seed=70_000 + m,
+                        errors=Errors(service_rps=rps, ratio=2.0))
+        lines.append(f"| {rps:g} | {_power_cell(rate)} |")
+    lines += ["", "1.3x latency (every request), `http-latency-p95`, pod spread 5%", "",
+              "| req/s per pod | " + " | ".join(f"{p} pod(s) per side" for p in PODS) + " |",
+              "|---|" + "---|" * len(PODS)]
+    for r, rps in enumerate(RPS):
+        cells = [_power_cell(simulate(by_name["http-latency-p95"], SHAPE, sizes.power, seed=80_000 + 10 * r + pods,
+                                      latency=Latency(rps=rps, pods=pods, spread=0.05, ratio=1.3)))
+                 for pods in PODS]
+        lines.append(f"| {rps:g} | " + " | ".join(cells) + " |")
+    return lines
+
+
+DISCRETE_POLICY = {"type": "distribution", "test": "mann-whitney", "queries": {"samples": "s"},
+                   "allowedIncrease": 1.1, "confidence": 0.98, "minSamples": 50}
+
+
+def _detected(samples: list[tuple[np.ndarray, np.ndarray]]) -> Rate:
+    policy = parse_policy({"apiVersion": "rudder.dev/v1alpha1", "kind": "ClusterMetricPolicy",
+                           "metadata": {"name": "discrete"}, "spec": DISCRETE_POLICY})
+    failed = 0
+    for canary, baseline in samples:
+        evidence = evaluate_metric(policy, Observation.of(samples=Measurement.of(canary)),
+                                   Observation.of(samples=Measurement.of(baseline)))
+        failed += judge_metric(evidence, Look()).verdict is Verdict.FAIL
+    return Rate(len(samples), failed, 0)
+
+
+def discrete(sizes: Sizes) -> list[str]:
+    rng = np.random.default_rng(90_000)
+    n = sizes.discrete
+    poisson = [(rng.poisson(0.4, 300).astype(float), rng.poisson(0.2, 300).astype(float)) for _ in range(n)]
+    ms = [(np.round(1.15 * rng.lognormal(np.log(20.0), 0.5, 2000)), np.round(rng.lognormal(np.log(20.0), 0.5, 2000)))
+          for _ in range(n)]
+    return [f"Discrete data, one look at alpha 0.02 (mann-whitney, allowedIncrease 1.1); {n} repetitions", "",
+            "| case | detected |", "|---|---|",
+            f"| counts: Poisson 0.2 -> 0.4, n = 300 per side | {_power_cell(_detected(poisson))} |",
+            f"| integer-millisecond latency (median 20 ms) x1.15, n = 2000 per side | {_power_cell(_detected(ms))} |"]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small counts: a few minutes on one core")
+    parser.add_argument("--policies", default="policies/", help="a policy file or directory")
+    parser.add_argument("--only", choices=("null", "power", "discrete"), action="append")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    policies = load_policies(args.policies)
+    started = time.perf_counter()
+    print(f"Canary: weights {SHAPE.weights}, {SHAPE.step_seconds} s per step, a look every {SHAPE.interval} s, "
+          f"at most {SHAPE.max_extensions} extensions per step, failureLimit 0; looks numbered by CanaryLooks.")
+    sections = {"null": lambda: false_fails(policies, sizes), "power": lambda: power(policies, sizes),
+                "discrete": lambda: discrete(sizes)}
+    for name in args.only or list(sections):
+        print()
+        print("\n".join(sections[name]()), flush=True)
+    print(f"\n({time.perf_counter() - started:.0f} s, {'quick' if args.quick else 'full'} mode)")
+
+
+if __name__ == "__main__":
+    main()
