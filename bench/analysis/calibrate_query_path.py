@@ -10,14 +10,16 @@ Tables (markdown, ready for docs/analysis.md):
    and pods.  Target: >= 95%.
 3. Detection of the discrete cases of issue 10 (one look, the offline judge's entry point).
 
-Run: ``python -m bench.analysis.calibrate_query_path --quick`` (a few minutes on one core) or without
-``--quick`` for the published precision.  Policies with identical settings and query shape are simulated
-once and listed together.
+Run: ``python -m bench.analysis.calibrate_query_path --quick`` (a few minutes on one core: small counts, pod
+spread 5% only) or without ``--quick`` for the published precision (``--jobs N`` spreads the cells over N
+processes; every cell has its own seed, so the tables do not depend on N).  Policies with identical
+settings and query shape are simulated once and listed together.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,8 +64,47 @@ class Sizes:
     discrete: int  # single-look repetitions per discrete case
 
 
-QUICK = Sizes(null=150, power=60, discrete=100)
-FULL = Sizes(null=2000, power=400, discrete=1000)
+QUICK = Sizes(null=40, power=30, discrete=60)
+FULL = Sizes(null=1000, power=300, discrete=1000)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One simulated table cell; policies travel by file and name (parsed policies do not pickle)."""
+
+    source: str
+    policy: str
+    canaries: int
+    seed: int
+    latency: Latency | None = None
+    errors: Errors | None = None
+
+
+_LOADED: dict[str, dict[str, MetricPolicy]] = {}
+
+
+def _policy(source: str, name: str) -> MetricPolicy:
+    if source not in _LOADED:
+        _LOADED[source] = {p.name: p for p in load_policies(source)}
+    return _LOADED[source][name]
+
+
+def run_cell(cell: Cell) -> Rate:
+    return simulate(_policy(cell.source, cell.policy), SHAPE, cell.canaries, cell.seed,
+                    latency=cell.latency, errors=cell.errors)
+
+
+class Runner:
+    """Runs cells in order, on ``jobs`` processes."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+
+    def __call__(self, cells: Sequence[Cell]) -> list[Rate]:
+        if self.jobs <= 1:
+            return [run_cell(c) for c in cells]
+        with multiprocessing.get_context("fork").Pool(self.jobs) as pool:
+            return pool.map(run_cell, cells, chunksize=1)
 
 
 def _key(policy: MetricPolicy) -> tuple[object, ...]:
@@ -96,32 +137,32 @@ def _flag(rate: Rate, alpha: float) -> str:
     return rate.cell() + ("" if ok else " **over**")
 
 
-def false_fails(policies: Sequence[MetricPolicy], sizes: Sizes) -> list[str]:
+def false_fails(source: str, sizes: Sizes, spreads: Sequence[float], run: Runner) -> list[str]:
+    policies = load_policies(source)
     lines = ["A/A: false-fail rate of a whole canary (any Fail counts), % [Wilson 95%]; "
-             f"{sizes.null} canaries per cell; target <= alpha, upper bound <= 1.25 alpha", ""]
+             f"{sizes.null} canaries per cell; **over**: above alpha or upper bound above 1.25 alpha", ""]
     latency = [g for g in groups(policies) if g[0].type is MetricType.DISTRIBUTION]
     ratio = [g for g in groups(policies) if g[0].type is MetricType.RATIO]
+    rows = [(g, rps, pods) for g in latency for rps in RPS for pods in PODS]
+    cells = [Cell(source, g[0].name, sizes.null, seed=1000 * n + 100 * s + 10 * int(rps) + pods,
+                  latency=Latency(rps=rps, pods=pods, spread=spread))
+             for n, (g, rps, pods) in enumerate(rows) for s, spread in enumerate(spreads)]
+    rates = iter(run(cells))
     header = "| policies | alpha | req/s per pod | pods per side | " + " | ".join(
-        f"pod spread {100 * s:.0f}%" for s in SPREADS) + " | paused (no spread) |"
-    lines += [header, "|" + "---|" * (5 + len(SPREADS))]
-    for n, group in enumerate(latency):
-        alpha = group[0].alpha
-        for rps in RPS:
-            for pods in PODS:
-                cells, paused = [], 0
-                for s, spread in enumerate(SPREADS):
-                    rate = simulate(group[0], SHAPE, sizes.null, seed=1000 * n + 10 * s + pods,
-                                    latency=Latency(rps=rps, pods=pods, spread=spread))
-                    cells.append(_flag(rate, alpha))
-                    paused = rate.paused if s == 0 else paused
-                lines.append(f"| {_names(group)} | {alpha:.3g} | {rps:g} | {pods} | " + " | ".join(cells)
-                             + f" | {100 * paused / sizes.null:.0f}% |")
+        f"pod spread {100 * s:.0f}%" for s in spreads) + " | paused (last column) |"
+    lines += [header, "|" + "---|" * (5 + len(spreads))]
+    for group, rps, pods in rows:
+        got = [next(rates) for _ in spreads]
+        lines.append(f"| {_names(group)} | {group[0].alpha:.3g} | {rps:g} | {pods} | "
+                     + " | ".join(_flag(r, group[0].alpha) for r in got)
+                     + f" | {100 * got[-1].paused / sizes.null:.0f}% |")
     lines += ["", "| policies | alpha | service req/s | false fails | paused |", "|---|---|---|---|---|"]
-    for n, group in enumerate(ratio):
-        for m, rps in enumerate(SERVICE_RPS):
-            rate = simulate(group[0], SHAPE, sizes.null, seed=50_000 + 100 * n + m, errors=Errors(service_rps=rps))
-            lines.append(f"| {_names(group)} | {group[0].alpha:.3g} | {rps:g} | {_flag(rate, group[0].alpha)} | "
-                         f"{100 * rate.paused / sizes.null:.0f}% |")
+    ratio_rows = [(g, rps) for g in ratio for rps in SERVICE_RPS]
+    ratio_cells = [Cell(source, g[0].name, sizes.null, seed=50_000 + m, errors=Errors(service_rps=rps))
+                   for m, (g, rps) in enumerate(ratio_rows)]
+    for (group, rps), rate in zip(ratio_rows, run(ratio_cells), strict=True):
+        lines.append(f"| {_names(group)} | {group[0].alpha:.3g} | {rps:g} | {_flag(rate, group[0].alpha)} | "
+                     f"{100 * rate.paused / sizes.null:.0f}% |")
     return lines
 
 
@@ -129,23 +170,23 @@ def _power_cell(rate: Rate) -> str:
     return rate.cell() + ("" if rate.rate >= 0.95 else " *")
 
 
-def power(policies: Sequence[MetricPolicy], sizes: Sizes) -> list[str]:
-    by_name = {p.name: p for p in policies}
+def power(source: str, sizes: Sizes, run: Runner) -> list[str]:
     lines = [f"Power: whole canaries failed, % [Wilson 95%]; {sizes.power} canaries per cell; * below 95%", "",
              "2x error rate (1% -> 2%), `http-error-rate`; the canary gets 5%, 10%, 50% of the service's traffic",
              "", "| service req/s | failed (detected) |", "|---|---|"]
-    for m, rps in enumerate(SERVICE_RPS):
-        rate = simulate(by_name["http-error-rate"], SHAPE, sizes.power, seed=70_000 + m,
-                        errors=Errors(service_rps=rps, ratio=2.0))
+    cells = [Cell(source, "http-error-rate", sizes.power, seed=70_000 + m, errors=Errors(service_rps=rps, ratio=2.0))
+             for m, rps in enumerate(SERVICE_RPS)]
+    for rps, rate in zip(SERVICE_RPS, run(cells), strict=True):
         lines.append(f"| {rps:g} | {_power_cell(rate)} |")
     lines += ["", "1.3x latency (every request), `http-latency-p95`, pod spread 5%", "",
               "| req/s per pod | " + " | ".join(f"{p} pod(s) per side" for p in PODS) + " |",
               "|---|" + "---|" * len(PODS)]
-    for r, rps in enumerate(RPS):
-        cells = [_power_cell(simulate(by_name["http-latency-p95"], SHAPE, sizes.power, seed=80_000 + 10 * r + pods,
-                                      latency=Latency(rps=rps, pods=pods, spread=0.05, ratio=1.3)))
-                 for pods in PODS]
-        lines.append(f"| {rps:g} | " + " | ".join(cells) + " |")
+    cells = [Cell(source, "http-latency-p95", sizes.power, seed=80_000 + 10 * r + pods,
+                  latency=Latency(rps=rps, pods=pods, spread=0.05, ratio=1.3))
+             for r, rps in enumerate(RPS) for pods in PODS]
+    rates = iter(run(cells))
+    for rps in RPS:
+        lines.append(f"| {rps:g} | " + " | ".join(_power_cell(next(rates)) for _ in PODS) + " |")
     return lines
 
 
@@ -181,14 +222,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small counts: a few minutes on one core")
     parser.add_argument("--policies", default="policies/", help="a policy file or directory")
     parser.add_argument("--only", choices=("null", "power", "discrete"), action="append")
+    parser.add_argument("--jobs", type=int, default=1, help="processes (the tables do not depend on it)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    policies = load_policies(args.policies)
+    spreads = (0.05,) if args.quick else SPREADS
+    run = Runner(args.jobs)
     started = time.perf_counter()
     print(f"Canary: weights {SHAPE.weights}, {SHAPE.step_seconds} s per step, a look every {SHAPE.interval} s, "
           f"at most {SHAPE.max_extensions} extensions per step, failureLimit 0; looks numbered by CanaryLooks.")
-    sections = {"null": lambda: false_fails(policies, sizes), "power": lambda: power(policies, sizes),
-                "discrete": lambda: discrete(sizes)}
+    sections = {"null": lambda: false_fails(args.policies, sizes, spreads, run),
+                "power": lambda: power(args.policies, sizes, run), "discrete": lambda: discrete(sizes)}
     for name in args.only or list(sections):
         print()
         print("\n".join(sections[name]()), flush=True)

@@ -113,7 +113,13 @@ def _context(policy: MetricPolicy, track: Track) -> QueryContext:
 
 def rendered(policy: MetricPolicy) -> dict[str, str]:
     """The policy's queries as the controller renders them (the canary's)."""
-    return render_queries(policy.queries, _context(policy, Track.CANARY))
+    key = (policy.name, tuple(sorted(policy.queries.items())), policy.quantile)
+    if key not in _RENDERED:
+        _RENDERED[key] = render_queries(policy.queries, _context(policy, Track.CANARY))
+    return _RENDERED[key]
+
+
+_RENDERED: dict[tuple[object, ...], dict[str, str]] = {}
 
 
 def pod_bins(latency: Latency, median: float, seconds: int, rng: np.random.Generator) -> FloatArray:
