@@ -10,8 +10,8 @@ Tables (markdown, ready for docs/analysis.md):
    and pods.  Target: >= 95%.
 3. Detection of the discrete cases of issue 10 (one look, the offline judge's entry point).
 
-Run: ``python -m bench.analysis.calibrate_query_path --quick`` (a few minutes on one core: small counts, pod
-spread 5% only) or without ``--quick`` for the published precision (``--jobs N`` spreads the cells over N
+Run: ``python -m bench.analysis.calibrate_query_path --quick`` (a few minutes on one core: small
+counts) or without ``--quick`` for the published precision (``--jobs N`` spreads the cells over N
 processes; every cell has its own seed, so the tables do not depend on N).  Policies with identical
 settings and query shape are simulated once and listed together.
 """
@@ -64,7 +64,7 @@ class Sizes:
     discrete: int  # single-look repetitions per discrete case
 
 
-QUICK = Sizes(null=40, power=30, discrete=60)
+QUICK = Sizes(null=60, power=40, discrete=100)
 FULL = Sizes(null=1000, power=300, discrete=1000)
 
 
@@ -225,7 +225,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="processes (the tables do not depend on it)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
-    spreads = (0.05,) if args.quick else SPREADS
+    spreads = SPREADS
     run = Runner(args.jobs)
     started = time.perf_counter()
     print(f"Canary: weights {SHAPE.weights}, {SHAPE.step_seconds} s per step, a look every {SHAPE.interval} s, "
