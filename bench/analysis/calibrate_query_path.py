@@ -22,7 +22,7 @@ import argparse
 import multiprocessing
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -49,6 +49,7 @@ from canary.analysis import (
     parse_policy,
 )
 from canary.analysis.sampling import longest_range
+from canary.analysis.sequential import SpendingFunction
 
 SHAPE = CanaryShape()
 RPS = (1.0, 5.0, 20.0)
@@ -78,6 +79,7 @@ class Cell:
     seed: int
     latency: Latency | None = None
     errors: Errors | None = None
+    shape: CanaryShape = SHAPE
 
 
 _LOADED: dict[str, dict[str, MetricPolicy]] = {}
@@ -90,7 +92,7 @@ def _policy(source: str, name: str) -> MetricPolicy:
 
 
 def run_cell(cell: Cell) -> Rate:
-    return simulate(_policy(cell.source, cell.policy), SHAPE, cell.canaries, cell.seed,
+    return simulate(_policy(cell.source, cell.policy), cell.shape, cell.canaries, cell.seed,
                     latency=cell.latency, errors=cell.errors)
 
 
@@ -137,7 +139,8 @@ def _flag(rate: Rate, alpha: float) -> str:
     return rate.cell() + ("" if ok else " **over**")
 
 
-def false_fails(source: str, sizes: Sizes, spreads: Sequence[float], run: Runner) -> list[str]:
+def false_fails(source: str, sizes: Sizes, spreads: Sequence[float], run: Runner,
+                shape: CanaryShape) -> list[str]:
     policies = load_policies(source)
     lines = ["A/A: false-fail rate of a whole canary (any Fail counts), % [Wilson 95%]; "
              f"{sizes.null} canaries per cell; **over**: above alpha or upper bound above 1.25 alpha", ""]
@@ -145,7 +148,7 @@ def false_fails(source: str, sizes: Sizes, spreads: Sequence[float], run: Runner
     ratio = [g for g in groups(policies) if g[0].type is MetricType.RATIO]
     rows = [(g, rps, pods) for g in latency for rps in RPS for pods in PODS]
     cells = [Cell(source, g[0].name, sizes.null, seed=1000 * n + 100 * s + 10 * int(rps) + pods,
-                  latency=Latency(rps=rps, pods=pods, spread=spread))
+                  latency=Latency(rps=rps, pods=pods, spread=spread), shape=shape)
              for n, (g, rps, pods) in enumerate(rows) for s, spread in enumerate(spreads)]
     rates = iter(run(cells))
     header = "| policies | alpha | req/s per pod | pods per side | " + " | ".join(
@@ -158,7 +161,8 @@ def false_fails(source: str, sizes: Sizes, spreads: Sequence[float], run: Runner
                      + f" | {100 * got[-1].paused / sizes.null:.0f}% |")
     lines += ["", "| policies | alpha | service req/s | false fails | paused |", "|---|---|---|---|---|"]
     ratio_rows = [(g, rps) for g in ratio for rps in SERVICE_RPS]
-    ratio_cells = [Cell(source, g[0].name, sizes.null, seed=50_000 + m, errors=Errors(service_rps=rps))
+    ratio_cells = [Cell(source, g[0].name, sizes.null, seed=50_000 + m, errors=Errors(service_rps=rps),
+                        shape=shape)
                    for m, (g, rps) in enumerate(ratio_rows)]
     for (group, rps), rate in zip(ratio_rows, run(ratio_cells), strict=True):
         lines.append(f"| {_names(group)} | {group[0].alpha:.3g} | {rps:g} | {_flag(rate, group[0].alpha)} | "
@@ -170,11 +174,12 @@ def _power_cell(rate: Rate) -> str:
     return rate.cell() + ("" if rate.rate >= 0.95 else " *")
 
 
-def power(source: str, sizes: Sizes, run: Runner) -> list[str]:
+def power(source: str, sizes: Sizes, run: Runner, shape: CanaryShape) -> list[str]:
     lines = [f"Power: whole canaries failed, % [Wilson 95%]; {sizes.power} canaries per cell; * below 95%", "",
              "2x error rate (1% -> 2%), `http-error-rate`; the canary gets 5%, 10%, 50% of the service's traffic",
              "", "| service req/s | failed (detected) |", "|---|---|"]
-    cells = [Cell(source, "http-error-rate", sizes.power, seed=70_000 + m, errors=Errors(service_rps=rps, ratio=2.0))
+    cells = [Cell(source, "http-error-rate", sizes.power, seed=70_000 + m, errors=Errors(service_rps=rps, ratio=2.0),
+                  shape=shape)
              for m, rps in enumerate(SERVICE_RPS)]
     for rps, rate in zip(SERVICE_RPS, run(cells), strict=True):
         lines.append(f"| {rps:g} | {_power_cell(rate)} |")
@@ -182,7 +187,7 @@ def power(source: str, sizes: Sizes, run: Runner) -> list[str]:
               "| req/s per pod | " + " | ".join(f"{p} pod(s) per side" for p in PODS) + " |",
               "|---|" + "---|" * len(PODS)]
     cells = [Cell(source, "http-latency-p95", sizes.power, seed=80_000 + 10 * r + pods,
-                  latency=Latency(rps=rps, pods=pods, spread=0.05, ratio=1.3))
+                  latency=Latency(rps=rps, pods=pods, spread=0.05, ratio=1.3), shape=shape)
              for r, rps in enumerate(RPS) for pods in PODS]
     rates = iter(run(cells))
     for rps in RPS:
@@ -223,15 +228,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--policies", default="policies/", help="a policy file or directory")
     parser.add_argument("--only", choices=("null", "power", "discrete"), action="append")
     parser.add_argument("--jobs", type=int, default=1, help="processes (the tables do not depend on it)")
+    parser.add_argument("--spending", choices=[f.value for f in SpendingFunction], default=SHAPE.spending.value,
+                        help="alpha spending over the canary's looks (default: the controller's)")
     args = parser.parse_args(argv)
+    shape = replace(SHAPE, spending=SpendingFunction(args.spending))
     sizes = QUICK if args.quick else FULL
     spreads = SPREADS
     run = Runner(args.jobs)
     started = time.perf_counter()
-    print(f"Canary: weights {SHAPE.weights}, {SHAPE.step_seconds} s per step, a look every {SHAPE.interval} s, "
-          f"at most {SHAPE.max_extensions} extensions per step, failureLimit 0; looks numbered by CanaryLooks.")
-    sections = {"null": lambda: false_fails(args.policies, sizes, spreads, run),
-                "power": lambda: power(args.policies, sizes, run), "discrete": lambda: discrete(sizes)}
+    print(f"Canary: weights {shape.weights}, {shape.step_seconds} s per step, a look every {shape.interval} s, "
+          f"at most {shape.max_extensions} extensions per step, failureLimit 0; looks numbered by CanaryLooks, "
+          f"{shape.spending.value} spending.")
+    sections = {"null": lambda: false_fails(args.policies, sizes, spreads, run, shape),
+                "power": lambda: power(args.policies, sizes, run, shape), "discrete": lambda: discrete(sizes)}
     for name in args.only or list(sections):
         print()
         print("\n".join(sections[name]()), flush=True)

@@ -54,6 +54,7 @@ from canary.analysis import (
 )
 from canary.analysis.histograms import _quantile_rows
 from canary.analysis.sampling import longest_range, sample_grid
+from canary.analysis.sequential import SpendingFunction
 from canary.domain.weights import traffic_split
 from simulator.metrics import DEFAULT_BUCKETS
 
@@ -75,9 +76,10 @@ class CanaryShape:
     step_seconds: int = 300
     interval: int = 60
     max_extensions: int = 3
+    spending: SpendingFunction = CanaryLooks.spending  # the controller's default
 
     def looks(self) -> CanaryLooks:
-        return CanaryLooks.of([float(self.step_seconds)] * len(self.weights), float(self.interval))
+        return CanaryLooks.of([float(self.step_seconds)] * len(self.weights), float(self.interval), self.spending)
 
     @property
     def horizon(self) -> int:

@@ -146,15 +146,19 @@ class CanaryLooks:
     (strictly increasing, since looks are at least one interval apart), global number offset(s) + k while
     k <= planned(s), else the (k - planned(s))-th extension look of step s.  Everything is derived from the
     spec and the status (step index, step start, look time), so a controller restart numbers a look the same.
+
+    Spending is linear (equal shares) by default: across a canary the early looks of the first, lowest-weight
+    step see the least data, and Pocock-type spending, which favours them, had 4-9 points less power in the
+    query-path calibration (docs/analysis.md); any function keeps the total within alpha.
     """
 
     planned_per_step: tuple[int, ...]
-    spending: SpendingFunction = SpendingFunction.POCOCK
+    spending: SpendingFunction = SpendingFunction.LINEAR
     extension_reserve: float = CANARY_EXTENSION_RESERVE
 
     @classmethod
     def of(cls, durations: Sequence[float], interval: float,
-           spending: SpendingFunction = SpendingFunction.POCOCK) -> CanaryLooks:
+           spending: SpendingFunction = SpendingFunction.LINEAR) -> CanaryLooks:
         """The plan for weight steps of ``durations`` seconds analysed every ``interval`` seconds."""
         if interval <= 0:
             raise ValueError("the analysis interval must be positive")
