@@ -195,6 +195,24 @@ def power(source: str, sizes: Sizes, run: Runner, shape: CanaryShape) -> list[st
     return lines
 
 
+def control(source: str, sizes: Sizes, run: Runner, shape: CanaryShape) -> list[str]:
+    """The same canaries queried on the old grid ([step start, look] every window / 60: overlapping windows)."""
+    legacy = replace(shape, legacy_grid=True)
+    rows = [(name, rps, pods) for name in ("http-latency-p50", "http-latency-p95") for rps in (1.0, 5.0)
+            for pods in PODS]
+    cells = [Cell(source, name, sizes.null, seed=60_000 + 10 * int(rps) + pods, latency=Latency(rps=rps, pods=pods),
+                  shape=s) for name, rps, pods in rows for s in (legacy, shape)]
+    rates = iter(run(cells))
+    lines = ["Control: the same A/A canaries (no pod spread) on the old query grid (every window / 60 from the step's",
+             f"start: overlapping rate windows) and on the current one; {sizes.null} canaries per cell", "",
+             "| policy | req/s per pod | pods per side | old grid | current grid |", "|---|---|---|---|---|"]
+    for name, rps, pods in rows:
+        old, new = next(rates), next(rates)
+        alpha = _policy(source, name).alpha
+        lines.append(f"| `{name}` | {rps:g} | {pods} | {_flag(old, alpha)} | {_flag(new, alpha)} |")
+    return lines
+
+
 DISCRETE_POLICY = {"type": "distribution", "test": "mann-whitney", "queries": {"samples": "s"},
                    "allowedIncrease": 1.1, "confidence": 0.98, "minSamples": 50}
 
@@ -226,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a few minutes on one core")
     parser.add_argument("--policies", default="policies/", help="a policy file or directory")
-    parser.add_argument("--only", choices=("null", "power", "discrete"), action="append")
+    parser.add_argument("--only", choices=("null", "power", "discrete", "control"), action="append")
     parser.add_argument("--jobs", type=int, default=1, help="processes (the tables do not depend on it)")
     parser.add_argument("--spending", choices=[f.value for f in SpendingFunction], default=SHAPE.spending.value,
                         help="alpha spending over the canary's looks (default: the controller's)")
@@ -240,7 +258,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"at most {shape.max_extensions} extensions per step, failureLimit 0; looks numbered by CanaryLooks, "
           f"{shape.spending.value} spending.")
     sections = {"null": lambda: false_fails(args.policies, sizes, spreads, run, shape),
-                "power": lambda: power(args.policies, sizes, run, shape), "discrete": lambda: discrete(sizes)}
+                "power": lambda: power(args.policies, sizes, run, shape), "discrete": lambda: discrete(sizes),
+                "control": lambda: control(args.policies, sizes, run, shape)}
     for name in args.only or list(sections):
         print()
         print("\n".join(sections[name]()), flush=True)

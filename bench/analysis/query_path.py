@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
 
@@ -77,6 +78,7 @@ class CanaryShape:
     interval: int = 60
     max_extensions: int = 3
     spending: SpendingFunction = CanaryLooks.spending  # the controller's default
+    legacy_grid: bool = False  # the query grid before issue 10 (a control: overlapping rate windows)
 
     def looks(self) -> CanaryLooks:
         return CanaryLooks.of([float(self.step_seconds)] * len(self.weights), float(self.interval), self.spending)
@@ -151,24 +153,39 @@ def pod_medians(latency: Latency, rng: np.random.Generator) -> tuple[FloatArray,
     return medians[0] * latency.ratio, medians[1]
 
 
+Sides = Callable[[int], tuple[Measurement, Measurement]]
+
+
 def _latency_step(query: str, latency: Latency, medians: tuple[FloatArray, FloatArray], shape: CanaryShape,
-                  rng: np.random.Generator) -> tuple[list[FloatArray], list[FloatArray], int]:
-    """Each side's points of every pod over one step and the query's step (the first point is one step in)."""
-    window = longest_range(query)
-    assert window is not None, "a histogram_quantile(rate()) query has a range"
+                  rng: np.random.Generator) -> Sides:
+    """One step's latency data; returns what the range query gives each side at a look ``elapsed`` s in."""
+    w = longest_range(query)
+    assert w is not None, "a histogram_quantile(rate()) query has a range"
+    window, q = int(w), _quantile_of(query)
+    pre = window if shape.legacy_grid else 0  # the old grid's first points reach back into the previous step
+    sides = []
+    for side in medians:
+        bins = [pod_bins(latency, float(m), shape.horizon + pre, rng) for m in side]
+        if not per_pod(query):  # sum by (le): one series per track, the pods' buckets added up
+            bins = [np.sum(bins, axis=0)]
+        sides.append(bins)
+    if shape.legacy_grid:
+        def legacy(elapsed: int) -> tuple[Measurement, Measurement]:
+            # Before issue 10: [step start, look] every max(1 s, window / 60), whatever the rate window.
+            times = pre + np.unique(np.round(np.arange(0.0, elapsed + 1e-9, max(1.0, elapsed / 60))).astype(np.int64))
+            c, b = ([quantile_points(pod, times, window, q) for pod in side] for side in sides)
+            return Measurement.of(np.concatenate(c)), Measurement.of(np.concatenate(b))
+        return legacy
     grid = sample_grid(query, float(shape.horizon))
     # Looks see a grid starting one range into the step, every max(range, look/60) seconds: every look of a
     # simulated step shares this grid while step/60 stays under the range (asserted, not assumed).
     assert shape.interval >= window and grid.offset == grid.step == window, "simulated shape outside the grid"
-    times = np.arange(int(window), shape.horizon + 1, int(window), dtype=np.int64)
-    q = _quantile_of(query)
-    sides = []
-    for side in medians:
-        bins = [pod_bins(latency, float(m), shape.horizon, rng) for m in side]
-        if not per_pod(query):  # sum by (le): one series per track, the pods' buckets added up
-            bins = [np.sum(bins, axis=0)]
-        sides.append([quantile_points(b, times, int(window), q) for b in bins])
-    return sides[0], sides[1], int(window)
+    times = np.arange(window, shape.horizon + 1, window, dtype=np.int64)
+    points = [[quantile_points(pod, times, window, q) for pod in side] for side in sides]
+
+    def current(elapsed: int) -> tuple[Measurement, Measurement]:
+        return _at(points[0], window, elapsed), _at(points[1], window, elapsed)
+    return current
 
 
 def per_pod(query: str) -> bool:
@@ -217,7 +234,7 @@ def run_canary(policy: MetricPolicy, shape: CanaryShape, rng: np.random.Generato
     for step, weight in enumerate(shape.weights):
         if policy.type is MetricType.DISTRIBUTION:
             assert latency is not None and medians is not None
-            canary_points, baseline_points, grid_step = _latency_step(query, latency, medians, shape, rng)
+            measured = _latency_step(query, latency, medians, shape, rng)
         else:
             assert errors is not None
             counters = _error_step(errors, weight, shape, rng)
@@ -226,8 +243,8 @@ def run_canary(policy: MetricPolicy, shape: CanaryShape, rng: np.random.Generato
             elapsed += shape.interval
             looks += 1
             if policy.type is MetricType.DISTRIBUTION:
-                canary = Observation.of(samples=_at(canary_points, grid_step, elapsed))
-                baseline = Observation.of(samples=_at(baseline_points, grid_step, elapsed))
+                on_canary, on_baseline = measured(elapsed)
+                canary, baseline = Observation.of(samples=on_canary), Observation.of(samples=on_baseline)
             else:
                 e_c, t_c, e_b, t_b = counters
                 canary = Observation.of(errors=Measurement.of([_increase(e_c, elapsed)]),

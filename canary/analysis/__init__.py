@@ -32,8 +32,10 @@ Entry points for the CanaryRelease controller
 
    ``Look(number, planned)`` carries the alpha-spending state: look ``number`` of
    ``planned`` is tested at its share of each policy's alpha, so judging every
-   interval does not inflate false rollbacks.  ``judge_metric(evidence)`` judges a
-   single metric at the full alpha (the offline ``kubectl canary judge``).
+   interval does not inflate false rollbacks.  The controller numbers looks across
+   the whole canary with ``CanaryLooks`` (one budget for all steps and extensions).
+   ``judge_metric(evidence)`` judges a single metric at the full alpha (the offline
+   ``kubectl canary judge``).
 
 Lower-level statistics (all pure, all tested against scipy or R): ``rank_sum_test``,
 ``hodges_lehmann``, ``two_proportion_test``, ``compare_quantiles`` /

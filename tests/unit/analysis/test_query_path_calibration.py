@@ -1,13 +1,16 @@
 """The query-path calibration, small and seeded (the full tables: ``python -m bench.analysis.calibrate_query_path``).
 
 Pins down: points of ``histogram_quantile(rate(...[w]))`` taken at the controller's grid share no requests (lag-1
-autocorrelation near 0, against about 0.9 at the old step of window / 60); whole healthy canaries (three steps,
+autocorrelation near 0, against about 0.9 at the old step of window / 60), and healthy canaries queried on the
+old grid fail far more often than alpha while on the current one they do not; whole healthy canaries (three steps,
 extensions on, the real judge and alpha plan) fail about alpha of the time or less for a latency and an
 error-rate policy of the library; a 2x error rate and a 1.3x latency are caught at the traffic docs/analysis.md
 states; the calibration command prints its tables.  Bounds are wide: these are small samples.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -37,6 +40,15 @@ def test_points_at_the_controllers_grid_do_not_share_requests() -> None:
     assert abs(_lag1(disjoint)) < 0.25
     assert _lag1(overlapping) > 0.6
     assert BOUNDS[-1] == np.inf
+
+
+def test_the_old_overlapping_grid_fails_healthy_canaries_and_the_current_one_does_not(
+        library: dict[str, MetricPolicy]) -> None:
+    policy, latency = library["http-latency-p95"], Latency(rps=1.0, pods=1)
+    old = simulate(policy, replace(SHAPE, legacy_grid=True), 40, seed=8, latency=latency)
+    new = simulate(policy, SHAPE, 40, seed=8, latency=latency)
+    assert old.rate >= 5 * policy.alpha  # 73% in the quick calibration
+    assert new.rate <= 3 * policy.alpha
 
 
 def test_healthy_canaries_rarely_fail_on_latency(library: dict[str, MetricPolicy]) -> None:
