@@ -248,9 +248,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="processes (the tables do not depend on it)")
     parser.add_argument("--spending", choices=[f.value for f in SpendingFunction], default=SHAPE.spending.value,
                         help="alpha spending over the canary's looks (default: the controller's)")
+    parser.add_argument("--canaries", type=int, help="canaries per A/A and power cell (overrides the mode's)")
     args = parser.parse_args(argv)
     shape = replace(SHAPE, spending=SpendingFunction(args.spending))
     sizes = QUICK if args.quick else FULL
+    if args.canaries:
+        sizes = replace(sizes, null=args.canaries, power=args.canaries)
     spreads = SPREADS
     run = Runner(args.jobs)
     started = time.perf_counter()
