@@ -134,16 +134,20 @@ def _names(group: Sequence[MetricPolicy]) -> str:
 
 
 def _flag(rate: Rate, alpha: float) -> str:
+    """The cell, marked **over** above alpha, or + when the rate is within alpha but the sample is too small to
+    show the upper bound within 1.25 alpha."""
     _, high = rate.interval()
-    ok = rate.rate <= alpha and high <= 1.25 * alpha
-    return rate.cell() + ("" if ok else " **over**")
+    mark = " **over**" if rate.rate > alpha else (" +" if high > 1.25 * alpha else "")
+    return rate.cell() + mark
 
 
 def false_fails(source: str, sizes: Sizes, spreads: Sequence[float], run: Runner,
                 shape: CanaryShape) -> list[str]:
     policies = load_policies(source)
     lines = ["A/A: false-fail rate of a whole canary (any Fail counts), % [Wilson 95%]; "
-             f"{sizes.null} canaries per cell; **over**: above alpha or upper bound above 1.25 alpha", ""]
+             f"{sizes.null} canaries per cell;",
+             "**over**: above alpha; +: within alpha, but too few canaries to show the upper bound within 1.25 alpha",
+             ""]
     latency = [g for g in groups(policies) if g[0].type is MetricType.DISTRIBUTION]
     ratio = [g for g in groups(policies) if g[0].type is MetricType.RATIO]
     rows = [(g, rps, pods) for g in latency for rps in RPS for pods in PODS]
