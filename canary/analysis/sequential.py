@@ -131,9 +131,7 @@ class Look:
         plan = SequentialPlan(alpha, self.planned, self.spending, self.extension_reserve)
         if self.extension > 0:
             return plan.extension_alpha(self.extension, self.reserve_share)
-        if self.number > self.planned:
-            raise ValueError(f"planned look {self.number} past the {self.planned} planned")
-        return plan.planned_increment(self.number)
+        return plan.nominal_alpha(self.number)  # past the plan: the whole reserve's halving sequence
 
 
 @dataclass(frozen=True)
