@@ -24,7 +24,7 @@ from canary.analysis import (
     judge_analysis,
     parse_policy,
 )
-from canary.analysis.sequential import SpendingFunction
+from canary.analysis.sequential import CANARY_EXTENSION_RESERVE, SpendingFunction
 
 
 def _policy(name: str, spec: dict[str, object]) -> MetricPolicy:
@@ -91,7 +91,7 @@ class Outcome:
 def _look(scenario: Scenario, number: int) -> Look:
     if scenario.spending is None:
         return Look(1, 1)  # naive: the full alpha at every look
-    return Look(number, scenario.looks, scenario.spending)
+    return Look(number, scenario.looks, scenario.spending, extension_reserve=CANARY_EXTENSION_RESERVE)
 
 
 def _judge_canary(scenario: Scenario, rng: np.random.Generator) -> int | None:

@@ -32,10 +32,12 @@ Entry points for the CanaryRelease controller
 
    ``Look(number, planned)`` carries the alpha-spending state: look ``number`` of
    ``planned`` is tested at its share of each policy's alpha, so judging every
-   interval does not inflate false rollbacks.  ``judge_metric(evidence)`` judges a
-   single metric at the full alpha (the offline ``kubectl canary judge``).  The
-   decision rules (one-sided tests, the effect gate, non-inferiority for a Pass,
-   intervals at the look's level) are in ``canary.analysis.decision``.
+   interval does not inflate false rollbacks.  The controller numbers looks across
+   the whole canary with ``CanaryLooks`` (one budget for all steps and extensions).
+   ``judge_metric(evidence)`` judges a single metric at the full alpha (the offline
+   ``kubectl canary judge``).  The decision rules (one-sided tests, the effect gate,
+   non-inferiority for a Pass, intervals at the look's level) are in
+   ``canary.analysis.decision``.
 
 Lower-level statistics (all pure, all tested against scipy or R): ``rank_sum_test``,
 ``hodges_lehmann``, ``two_proportion_test``, ``compare_quantiles`` /
@@ -48,7 +50,7 @@ from canary.analysis.evidence import MetricEvidence, evaluate_metric, evaluate_m
 from canary.analysis.histograms import Histogram, compare_quantiles, histogram_quantile
 from canary.analysis.hodges_lehmann import ShiftInterval, hodges_lehmann
 from canary.analysis.holm import holm_adjust
-from canary.analysis.judge import AnalysisResult, Look, MetricResult, judge_analysis, judge_metric
+from canary.analysis.judge import AnalysisResult, MetricResult, judge_analysis, judge_metric
 from canary.analysis.measurements import Measurement, MeasurementStatus, Observation
 from canary.analysis.policy import (
     MetricPolicy,
@@ -61,12 +63,13 @@ from canary.analysis.policy import (
 from canary.analysis.promql import QueryContext, RenderError, Track, render_queries, render_query
 from canary.analysis.proportions import ProportionTest, two_proportion_test
 from canary.analysis.ranksum import RankSumTest, rank_sum_test, sort_samples
-from canary.analysis.sequential import SequentialPlan, SpendingFunction
+from canary.analysis.sequential import CanaryLooks, Look, SequentialPlan, SpendingFunction
 from canary.analysis.threshold import Threshold, check_threshold
 from canary.analysis.verdicts import Classification, Direction, Verdict
 
 __all__ = [
     "AnalysisResult",
+    "CanaryLooks",
     "Classification",
     "Direction",
     "Histogram",

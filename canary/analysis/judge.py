@@ -52,7 +52,7 @@ from canary.analysis.kayenta import ScoredMetric, weighted_score
 from canary.analysis.measurements import MeasurementStatus
 from canary.analysis.policy import MetricType, TestKind
 from canary.analysis.power import distribution_samples_to_decide, proportion_samples_to_decide
-from canary.analysis.sequential import SequentialPlan, SpendingFunction
+from canary.analysis.sequential import Look
 from canary.analysis.threshold import check_threshold
 from canary.analysis.verdicts import Classification, Direction, Verdict
 
@@ -64,22 +64,6 @@ _TEST_NAMES = {
     TestKind.PROPORTION: "Fisher's exact",
     TestKind.QUANTILE: "bootstrap",
 }
-
-
-@dataclass(frozen=True)
-class Look:
-    """Which look of the canary this analysis is, and how many were planned."""
-
-    number: int = 1
-    planned: int = 1
-    spending: SpendingFunction = SpendingFunction.POCOCK
-    extension_reserve: float = 0.1
-
-    def alpha(self, alpha: float) -> float:
-        if self.planned == 1 and self.number == 1:
-            return alpha  # a single look spends everything
-        plan = SequentialPlan(alpha, self.planned, self.spending, self.extension_reserve)
-        return plan.nominal_alpha(self.number)
 
 
 @dataclass(frozen=True)

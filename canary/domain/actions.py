@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from canary.analysis.sequential import Look
 from canary.models import CanaryStatus
 
 _A = TypeVar("_A")
@@ -60,17 +61,16 @@ class RunAnalysis:
     """Run the judge over [since, until] (the current step so far) and call `decide()` again with
     `Observed.analysis` set. Always the last action of its decision.
 
-    `look` / `planned_looks` number this analysis within the step for sequential testing (the judge's
-    alpha spending): a step of duration D analysed every I seconds plans ceil(D / I) looks; looks past
-    that are extensions.
+    `look` places this analysis in the canary's one alpha budget (`CanaryLooks`): a weight step of
+    duration D analysed every I seconds plans ceil(D / I) looks, numbered after the looks of the steps
+    before it; looks past that are extensions drawing on the step's share of the reserve.
     """
 
     step: int
     weight: int
     since: datetime
     until: datetime
-    look: int = 1
-    planned_looks: int = 1
+    look: Look = field(default_factory=Look)
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ None of them but Pass lets a step complete, so NoData, Inconclusive and Error ca
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from canary.analysis.sequential import CanaryLooks
 from canary.domain.actions import Action, RunAnalysis
 from canary.domain.observed import AnalysisOutcome
 from canary.domain.transitions import POLL, Ctx, pause, rollback
@@ -25,6 +26,7 @@ from canary.models import (
     AnalysisSpec,
     CanaryStatus,
     OnInconclusive,
+    Step,
     Verdict,
     WeightStep,
 )
@@ -114,11 +116,21 @@ def _in_step(status: CanaryStatus, step: int, time: datetime) -> bool:
 
 
 def run_analysis(ctx: Ctx, status: CanaryStatus, step: WeightStep, analysis: AnalysisSpec) -> RunAnalysis:
-    """The analysis of the step so far, numbered as a look of the step's sequential test."""
+    """The analysis of the step so far, numbered as a look of the canary's one sequential test."""
     since = status.step_started_at or ctx.now
-    planned = max(1, math.ceil(step.duration / analysis.interval))
-    look = max(1, round(ctx.since(since) / analysis.interval))
-    return RunAnalysis(status.step, status.weight, since, ctx.now, look=look, planned_looks=planned)
+    look = canary_looks(ctx.spec.steps, analysis).look_at(_weight_ordinal(ctx.spec.steps, status.step),
+                                                          ctx.since(since), analysis.interval)
+    return RunAnalysis(status.step, status.weight, since, ctx.now, look=look)
+
+
+def canary_looks(steps: Sequence[Step], analysis: AnalysisSpec) -> CanaryLooks:
+    """The canary's alpha budget: every weight step's planned looks, in order (pause steps have none)."""
+    return CanaryLooks.of([s.duration for s in steps if isinstance(s, WeightStep)], analysis.interval)
+
+
+def _weight_ordinal(steps: Sequence[Step], index: int) -> int:
+    """Position of step `index` among the weight steps."""
+    return sum(1 for s in steps[:index] if isinstance(s, WeightStep))
 
 
 def analysis_due(ctx: Ctx, status: CanaryStatus, analysis: AnalysisSpec) -> bool:

@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from canary.analysis import (
-    Look,
     MetricEvidence,
     MetricPolicy,
     Observation,
@@ -27,6 +26,7 @@ from canary.analysis import (
 from canary.analysis import RenderError as QueryRenderError
 from canary.analysis.measurements import MeasurementStatus
 from canary.analysis.policy import MetricType, TestKind
+from canary.analysis.sampling import sample_grid
 from canary.domain.actions import RunAnalysis
 from canary.domain.fork import ForkedWorkload
 from canary.domain.labels import pod_name_regex
@@ -71,15 +71,21 @@ def find_policy(kube: Kube, namespace: str, name: str) -> PolicyLookup:
 
 def _window(action: RunAnalysis) -> tuple[QueryWindow, str]:
     seconds = max(1.0, (action.until - action.since).total_seconds())
-    step = max(1.0, seconds / 60)
-    return (QueryWindow(action.since, action.until, timedelta(seconds=step)), f"{round(seconds)}s")
+    return (QueryWindow(action.since, action.until, timedelta(seconds=seconds)), f"{round(seconds)}s")
+
+
+def _sampled(window: QueryWindow, query: str) -> QueryWindow:
+    """The range of a distribution query: points whose rate windows do not overlap (canary.analysis.sampling)."""
+    grid = sample_grid(query, (window.end - window.start).total_seconds())
+    return QueryWindow(window.start + timedelta(seconds=grid.offset), window.end, timedelta(seconds=grid.step))
 
 
 def _observe(provider: MetricProvider, policy: MetricPolicy, ctx: QueryContext,
              window: QueryWindow) -> tuple[Observation, dict[str, str]]:
     queries = render_queries(policy.queries, ctx)
     ranged = policy.type.value == "distribution"
-    measured = {name: measure(provider, query, window if ranged else None) for name, query in queries.items()}
+    measured = {name: measure(provider, query, _sampled(window, query) if ranged else None)
+                for name, query in queries.items()}
     return Observation.of(**measured), queries
 
 
@@ -130,8 +136,7 @@ def run_analysis(kube: Kube, spec: CanarySpec, namespace: str, workloads: Sequen
                 policy, name=f"{policy.name}/{workload.name}")
             evidence.append(evaluate_metric(named, sides["canary"], sides["baseline"]))
             critical.append(policy.critical if ref.critical is None else ref.critical)
-    result = judge_analysis(evidence, Look(number=action.look, planned=max(action.look, action.planned_looks)),
-                            critical)
+    result = judge_analysis(evidence, action.look, critical)
     metrics = tuple(_metric_result(m.to_status()) for m in result.metrics)
     for m in metrics:
         VERDICTS.labels(metric=m.name, verdict=m.verdict).inc()

@@ -144,7 +144,7 @@ def test_pipeline_passes_when_the_canary_is_promoted(
     cluster: Cluster, namespace: str, prometheus_factory: PrometheusFactory, tmp_path: Path
 ) -> None:
     with canary_bed(cluster, namespace, prometheus_factory) as bed:
-        # The example's http-latency-p99 judges per-second points and wants 20 a side: more than a 12s step
+        # The example's http-latency-p99 judges one point per 30s rate window and wants 10 a side: more than a 12s step
         # gathers, so it would stay Inconclusive and the example's `onInconclusive: pause` would stop the canary
         # for a decision (exit 3). The error rate alone can promote a good version in seconds.
         manifest = pipeline_manifest(tmp_path, namespace, "3.9", bed.prometheus.url,

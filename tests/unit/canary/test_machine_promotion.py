@@ -159,8 +159,10 @@ def test_analysis_window_covers_the_current_step() -> None:
     step_start = world.parsed_status.step_started_at
     last: RunAnalysis = world.analyses[-1]
     assert (last.step, last.weight, last.since) == (1, 50, step_start)
-    # Each analysis is numbered as a look of the step's sequential test: 2m every 30s plans 4 looks.
-    assert [(a.look, a.planned_looks) for a in world.analyses] == [(1, 4), (2, 4), (3, 4), (4, 4), (1, 4)]
+    # Each analysis is numbered as a look of the canary's one sequential test: two steps of 2m every 30s
+    # plan 4 looks each, 8 in all, and the second step's looks continue the count.
+    assert [(a.look.number, a.look.planned, a.look.extension) for a in world.analyses] == [
+        (1, 8, 0), (2, 8, 0), (3, 8, 0), (4, 8, 0), (5, 8, 0)]
 
 
 def test_failed_promotion_restores_the_stable_revision() -> None:

@@ -1,0 +1,78 @@
+"""The query-path calibration, small and seeded (the full tables: ``python -m bench.analysis.calibrate_query_path``).
+
+Pins down: points of ``histogram_quantile(rate(...[w]))`` taken at the controller's grid share no requests (lag-1
+autocorrelation near 0, against about 0.9 at the old step of window / 60), and healthy canaries queried on the
+old grid fail far more often than alpha while on the current one they do not; whole healthy canaries (three steps,
+extensions on, the real judge and alpha plan) fail about alpha of the time or less for a latency and an
+error-rate policy of the library; a 2x error rate and a 1.3x latency are caught at the traffic docs/analysis.md
+states; the calibration command prints its tables.  Bounds are wide: these are small samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bench.analysis.calibrate_query_path import main
+from bench.analysis.query_path import BOUNDS, CanaryShape, Errors, Latency, pod_bins, quantile_points, simulate
+from canary.analysis import MetricPolicy, load_policies
+
+SHAPE = CanaryShape()
+
+
+@pytest.fixture(scope="module")
+def library() -> dict[str, MetricPolicy]:
+    return {p.name: p for p in load_policies("policies/")}
+
+
+def _lag1(values: np.ndarray) -> float:
+    x = values[~np.isnan(values)]
+    return float(np.corrcoef(x[:-1], x[1:])[0, 1])
+
+
+def test_points_at_the_controllers_grid_do_not_share_requests() -> None:
+    rng = np.random.default_rng(7)
+    bins = pod_bins(Latency(rps=5.0), 0.05, 6000, rng)
+    disjoint = quantile_points(bins, np.arange(60, 6001, 60), 60, 0.95)
+    overlapping = quantile_points(bins, np.arange(60, 6001, 5), 60, 0.95)
+    assert abs(_lag1(disjoint)) < 0.25
+    assert _lag1(overlapping) > 0.6
+    assert BOUNDS[-1] == np.inf
+
+
+def test_the_old_overlapping_grid_fails_healthy_canaries_and_the_current_one_does_not(
+        library: dict[str, MetricPolicy]) -> None:
+    policy, latency = library["http-latency-p95"], Latency(rps=1.0, pods=1)
+    old = simulate(policy, replace(SHAPE, legacy_grid=True), 40, seed=8, latency=latency)
+    new = simulate(policy, SHAPE, 40, seed=8, latency=latency)
+    assert old.rate >= 5 * policy.alpha  # 73% in the quick calibration
+    assert new.rate <= 3 * policy.alpha
+
+
+def test_healthy_canaries_rarely_fail_on_latency(library: dict[str, MetricPolicy]) -> None:
+    rate = simulate(library["http-latency-p95"], SHAPE, 120, seed=3, latency=Latency(rps=5.0, pods=3))
+    assert rate.rate <= 3 * library["http-latency-p95"].alpha
+
+
+def test_healthy_canaries_rarely_fail_on_errors(library: dict[str, MetricPolicy]) -> None:
+    rate = simulate(library["http-error-rate"], SHAPE, 150, seed=4, errors=Errors(service_rps=100.0))
+    assert rate.rate <= 3 * library["http-error-rate"].alpha
+
+
+def test_a_doubled_error_rate_is_caught(library: dict[str, MetricPolicy]) -> None:
+    rate = simulate(library["http-error-rate"], SHAPE, 30, seed=5, errors=Errors(service_rps=500.0, ratio=2.0))
+    assert rate.rate >= 0.8
+
+
+def test_a_slower_canary_is_caught(library: dict[str, MetricPolicy]) -> None:
+    rate = simulate(library["http-latency-p95"], SHAPE, 30, seed=6, latency=Latency(rps=5.0, pods=3, ratio=1.3))
+    assert rate.rate >= 0.8
+
+
+def test_the_calibration_prints_markdown_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--quick", "--only", "discrete", "--policies", "policies/http.yaml"])
+    out = capsys.readouterr().out
+    assert "| counts: Poisson 0.2 -> 0.4, n = 300 per side |" in out
+    assert "quick mode" in out
