@@ -4,6 +4,7 @@
                       [--metrics-port 8080] [--health-port 8081]
                       [--peering NAME [--priority N|auto] [--peering-lifetime SECONDS] | --standalone]
                       [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--kubeconfig PATH]
+                      [--shard SELECTOR]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.
@@ -26,12 +27,14 @@ import random
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
 from prometheus_client import start_http_server
+
+from rudder.sharding import SHARD_LABEL, ShardError, finalizer, parse_shard
 
 log = logging.getLogger("rudder.controller")
 
@@ -55,6 +58,12 @@ class ControllerConfig:
     allow_cluster_scoped: frozenset[str] = field(default_factory=frozenset)
     resync_seconds: float = 5.0
     kubeconfig: str | None = None
+    shard: str | None = None
+
+    @property
+    def shard_labels(self) -> Mapping[str, Any] | None:
+        """kopf `labels=` filter of every handler: only this shard's objects (None: all of them)."""
+        return parse_shard(self.shard) if self.shard else None
 
 
 def auto_priority(started: float, tiebreak: int) -> int:
@@ -98,6 +107,9 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "5")),
                    help="seconds between level-triggered resyncs of each object")
     p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
+    p.add_argument("--shard", metavar="SELECTOR", default=os.environ.get("RUDDER_SHARD") or None,
+                   help="label selector of the Releases and CanaryReleases this controller handles, e.g. "
+                        f"'{SHARD_LABEL}=a' or '!{SHARD_LABEL}' (see docs/deploy.md, Sharding)")
     args = p.parse_args(list(argv))
     chosen = tuple(c.strip() for c in args.controllers.split(",") if c.strip())
     unknown = sorted(set(chosen) - set(CONTROLLERS))
@@ -105,6 +117,11 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         p.error(f"--controllers: unknown {', '.join(unknown) or 'empty list'}; choose from {', '.join(CONTROLLERS)}")
     if args.peering_lifetime < MIN_PEERING_LIFETIME:
         p.error(f"--peering-lifetime: at least {MIN_PEERING_LIFETIME} seconds (keep-alives are sent 5-10 s early)")
+    if args.shard is not None:
+        try:
+            parse_shard(args.shard)
+        except ShardError as err:
+            p.error(str(err))
     return ControllerConfig(
         controllers=chosen,
         namespaces=tuple(args.namespace),
@@ -116,6 +133,7 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         allow_cluster_scoped=frozenset(args.allow_cluster_scoped),
         resync_seconds=args.resync,
         kubeconfig=args.kubeconfig,
+        shard=args.shard,
     )
 
 
@@ -143,7 +161,7 @@ def configure(settings: kopf.OperatorSettings, cfg: ControllerConfig) -> None:
     # Progress lives in annotations under our own prefix; status stays ours and structural.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="rudder.dev")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="rudder.dev")
-    settings.persistence.finalizer = "rudder.dev/finalizer"
+    settings.persistence.finalizer = finalizer(cfg.shard)
     settings.posting.level = logging.WARNING  # our own Events are explicit; kopf's are noise
     settings.watching.server_timeout = 60
     settings.peering.name = cfg.peering or "rudder"
