@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "python -m bench.scale " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
 
     started = time.monotonic()
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
     kubeconfig = cluster_up(args.cluster)
     results: list[Result] = []
     try:
@@ -87,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for v in variants:
         print(f"- Variant `{v.name}`: `{shlex.join(v.command)}`")
     print(f"- Idle window: {args.idle_window:.0f} s, {args.settle:.0f} s after all Ready")
+    # The machine may be shared: its load says how far the figures are from an idle machine's.
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"- Load average (1/5/15 min) at start: {' '.join(load_before)}; at end: {' '.join(load_after)}")
     print(f"- Command: `{command}` (took {(time.monotonic() - started) / 60:.1f} min)\n")
     print(table(results))
     ratios = ratio_table(results)

@@ -94,6 +94,7 @@ class Controller:
     proc: subprocess.Popen[bytes]
     health_port: int
     log_path: Path
+    metrics_port: int = 0
 
     @classmethod
     def start(cls, variant: Variant, *, kubeconfig: str, namespace: str, log_path: Path, cwd: Path) -> Controller:
@@ -104,7 +105,7 @@ class Controller:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("wb") as out:
             proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        ctl = cls(variant, proc, health_port, log_path)
+        ctl = cls(variant, proc, health_port, log_path, metrics_port)
         deadline = time.monotonic() + 120
         while not ctl.healthy():
             if proc.poll() is not None:
@@ -121,6 +122,21 @@ class Controller:
                 return bool(r.status == 200)
         except OSError:
             return False
+
+    def own_writes(self) -> dict[str, float]:
+        """The controller's own count of its writes (`rudder_api_write_requests_total`) by `verb kind`, where the
+        variant exports it; empty otherwise. For diagnosis: the API server's count is the measurement."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        counts: dict[str, float] = {}
+        for m in re.finditer(r'^rudder_api_write_requests_total\{([^}]*)\} (\S+)$', text, re.MULTILINE):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            key = f"{labels.get('verb', '?')} {labels.get('kind', '?')}"
+            counts[key] = counts.get(key, 0.0) + float(m.group(2))
+        return counts
 
     def cpu_seconds(self) -> float:
         return cpu_seconds(self.proc.pid)

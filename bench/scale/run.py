@@ -116,13 +116,16 @@ def _measure(bench: Bench, ctl: Controller, namespace: str, n: int, *, opts: Opt
         f"settling {opts.settle:.0f}s, then idle for {opts.idle_window:.0f}s")
     time.sleep(opts.settle)  # a benchmark phase boundary, not a wait on a condition
 
-    before_req, before_cpu = bench.dispatched(name), ctl.cpu_seconds()
+    before_req, before_cpu, before_own = bench.dispatched(name), ctl.cpu_seconds(), ctl.own_writes()
     idle_start = time.monotonic()
     time.sleep(opts.idle_window)
-    after_req, after_cpu = bench.dispatched(name), ctl.cpu_seconds()
+    after_req, after_cpu, after_own = bench.dispatched(name), ctl.cpu_seconds(), ctl.own_writes()
     window = time.monotonic() - idle_start
     idle_reads = after_req["read"] - before_req["read"]
     idle_writes = after_req["write"] - before_req["write"]
+    own = {k: v - before_own.get(k, 0.0) for k, v in after_own.items() if v - before_own.get(k, 0.0)}
+    log(f"[{name} N={n}] idle: {idle_reads:.0f} reads, {idle_writes:.0f} writes seen by the API server; "
+        f"the controller's own write count by verb and kind: {own or 'none'}")
 
     log(f"[{name} N={n}] uninstalling all")
     t = time.monotonic()
