@@ -178,11 +178,15 @@ class Bench:
         return str(path)
 
     def dispatched(self, variant: str) -> dict[str, float]:
-        """The API server's count of `variant`'s requests so far: {"read": n, "write": n}."""
+        """The API server's count of `variant`'s requests so far: {"read": n, "write": n, "dry_run": n} (dry-run
+        requests of any client: on the benchmark's cluster only the controller under test sends them)."""
         response = self.api.call_api("GET", f"{self.api.configuration.host}/metrics")
         response.read()
         text = response.data.decode()
-        return {kind: parse_dispatched(text, flow_schema(variant, kind)) for kind in ("read", "write")}
+        counts = {kind: parse_dispatched(text, flow_schema(variant, kind)) for kind in ("read", "write")}
+        # Dry-run requests are writes to APF but persist nothing; only the controllers under test send them.
+        counts["dry_run"] = parse_dry_runs(text)
+        return counts
 
 
 def flow_schema(variant: str, kind: str) -> str:
@@ -192,4 +196,10 @@ def flow_schema(variant: str, kind: str) -> str:
 def parse_dispatched(metrics_text: str, schema: str) -> float:
     """Sum of `apiserver_flowcontrol_dispatched_requests_total` samples of one FlowSchema."""
     pattern = re.compile(rf'^{DISPATCHED}{{[^}}]*flow_schema="{re.escape(schema)}"[^}}]*}} ([0-9.e+]+)$')
+    return sum(float(m.group(1)) for line in metrics_text.splitlines() if (m := pattern.match(line)))
+
+
+def parse_dry_runs(metrics_text: str) -> float:
+    """Sum of `apiserver_request_total` samples of dry-run requests (label dry_run non-empty)."""
+    pattern = re.compile(r'^apiserver_request_total{[^}]*dry_run="[^"]+"[^}]*} ([0-9.e+]+)$')
     return sum(float(m.group(1)) for line in metrics_text.splitlines() if (m := pattern.match(line)))

@@ -24,6 +24,7 @@ class Result:
     idle_cpu_seconds: float
     uninstall_seconds: float | None
     cpu_seconds_total: float
+    idle_dry_runs: float = 0.0
 
     @property
     def idle_requests_per_second(self) -> float:
@@ -58,14 +59,15 @@ def duration(seconds: float | None) -> str:
 
 def table(results: Sequence[Result]) -> str:
     head = ("| Releases | Variant | 50% Ready | 90% Ready | 100% Ready | Peak RSS | CPU (install) "
-            "| Idle API req/s | Idle req/s per Release | Idle CPU | Idle writes | Uninstall all |")
+            "| Idle API req/s | Idle req/s per Release | Idle CPU | Idle write requests | Uninstall all |")
     rows = [head, "|" + "---|" * 12]
     for r in results:
         rows.append(
             f"| {r.releases} | {r.variant} | {duration(r.ready_50)} | {duration(r.ready_90)} "
             f"| {duration(r.ready_100)} | {r.peak_rss_mib:.0f} MiB | {r.cpu_seconds_install:.1f} s "
             f"| {r.idle_requests_per_second:.1f} | {r.idle_requests_per_release:.3f} "
-            f"| {100 * r.idle_cpu_share:.1f}% of a core | {r.idle_writes:.0f} | {duration(r.uninstall_seconds)} |")
+            f"| {100 * r.idle_cpu_share:.1f}% of a core | {r.idle_writes:.0f} ({r.idle_dry_runs:.0f} dry-run) "
+            f"| {duration(r.uninstall_seconds)} |")
     return "\n".join(rows)
 
 

@@ -123,8 +123,10 @@ def _measure(bench: Bench, ctl: Controller, namespace: str, n: int, *, opts: Opt
     window = time.monotonic() - idle_start
     idle_reads = after_req["read"] - before_req["read"]
     idle_writes = after_req["write"] - before_req["write"]
+    idle_dry_runs = after_req["dry_run"] - before_req["dry_run"]
     own = {k: v - before_own.get(k, 0.0) for k, v in after_own.items() if v - before_own.get(k, 0.0)}
-    log(f"[{name} N={n}] idle: {idle_reads:.0f} reads, {idle_writes:.0f} writes seen by the API server; "
+    log(f"[{name} N={n}] idle: {idle_reads:.0f} reads, {idle_writes:.0f} writes ({idle_dry_runs:.0f} dry-run) "
+        "seen by the API server; "
         f"the controller's own write count by verb and kind: {own or 'none'}")
 
     log(f"[{name} N={n}] uninstalling all")
@@ -143,6 +145,7 @@ def _measure(bench: Bench, ctl: Controller, namespace: str, n: int, *, opts: Opt
         peak_rss_mib=ctl.peak_rss_mib(), cpu_seconds_install=cpu_install,
         idle_window=window, idle_requests=idle_reads + idle_writes, idle_writes=idle_writes,
         idle_cpu_seconds=after_cpu - before_cpu, uninstall_seconds=uninstall, cpu_seconds_total=ctl.cpu_seconds(),
+        idle_dry_runs=idle_dry_runs,
     )
     log(f"[{name} N={n}] done: {result}")
     return result

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.scale.cluster import parse_dispatched
+from bench.scale.cluster import parse_dispatched, parse_dry_runs
 from bench.scale.process import Variant
 from bench.scale.report import Result, duration, ratio_table, table, time_to_fraction
 
@@ -37,7 +37,7 @@ def test_table_has_one_row_per_result_with_per_release_idle_load() -> None:
     lines = text.splitlines()
     assert len(lines) == 3
     assert lines[2] == ("| 100 | polling | 10s | 20s | 28s | 82 MiB | 30.0 s | 10.0 | 0.100 "
-                        "| 25.0% of a core | 0 | 40s |")
+                        "| 25.0% of a core | 0 (0 dry-run) | 40s |")
 
 
 def test_ratios_compare_each_variant_to_the_first_of_the_same_size() -> None:
@@ -71,3 +71,12 @@ def test_dispatched_requests_are_summed_for_one_flow_schema_only() -> None:
     ])
     assert parse_dispatched(metrics, "rudder-bench-a-read") == 160
     assert parse_dispatched(metrics, "rudder-bench-b-read") == 0
+
+
+def test_dry_run_requests_are_counted_apart() -> None:
+    metrics = "\n".join([
+        'apiserver_request_total{code="200",component="apiserver",dry_run="",resource="configmaps",verb="APPLY"} 9',
+        'apiserver_request_total{code="200",component="apiserver",dry_run="All",resource="configmaps",verb="APPLY"} 4',
+        'apiserver_request_total{code="201",component="apiserver",dry_run="All",resource="services",verb="APPLY"} 2',
+    ])
+    assert parse_dry_runs(metrics) == 6
