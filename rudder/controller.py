@@ -176,6 +176,17 @@ def configure(settings: kopf.OperatorSettings, cfg: ControllerConfig) -> None:
     settings.execution.max_workers = 8
 
 
+def serve_terminating_namespaces() -> None:
+    """Keep serving a namespace matched by a --namespace pattern until it is really gone.
+
+    kopf drops such a namespace as soon as it is marked for deletion (with status conditions), stopping its
+    watch streams: the deletion of its Releases and CanaryReleases is then never seen, their finalizers never
+    run, and the namespace hangs in Terminating for ever. Only the DELETED event of the namespace ends it."""
+    from kopf._core.reactor import observation
+
+    observation.is_deleted = lambda raw_event: raw_event["type"] == "DELETED"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=os.environ.get("RUDDER_LOG_LEVEL", "INFO"),
@@ -185,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cfg.metrics_port:
         start_http_server(cfg.metrics_port)
     registry = build_registry(cfg)
+    serve_terminating_namespaces()
     settings = kopf.OperatorSettings()
     configure(settings, cfg)
     liveness = f"http://0.0.0.0:{cfg.health_port}/healthz" if cfg.health_port else None
