@@ -51,9 +51,10 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
         locks.drop(uid)
         forget_metrics(namespace, name)
 
-    register_level_triggered(registry, PLURAL, resync_seconds=cfg.resync_seconds, run=run, forget=forget)
+    register_level_triggered(registry, PLURAL, resync_seconds=cfg.resync_seconds, run=run, forget=forget,
+                             labels=cfg.shard_labels)
 
-    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, backoff=1)
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, backoff=1, labels=cfg.shard_labels)
     def on_delete(namespace: str | None, name: str, uid: str, **_: Any) -> None:
         assert namespace is not None
         if not run(namespace, name, uid, True):

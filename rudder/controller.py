@@ -7,6 +7,7 @@
                       [--history-key-file PATH | --history-key-secret NS/NAME] [--accept-unsigned-history]
                       [--prometheus-url URL] [--prometheus-allow ENTRY ...]
                       [--render-timeout SECONDS] [--render-memory MIB] [--render-output MIB]
+                      [--shard SELECTOR]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.
@@ -29,7 +30,7 @@ import random
 import re
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ from prometheus_client import start_http_server
 from rudder.domain.history_auth import HistoryKeyError
 from rudder.render.isolation import start_workers
 from rudder.render.limits import MIB, RenderLimits, limits_from_environment, set_default_limits
+from rudder.sharding import SHARD_LABEL, ShardError, finalizer, parse_shard
 
 log = logging.getLogger("rudder.controller")
 
@@ -68,6 +70,12 @@ class ControllerConfig:
     prometheus_url: str | None = None  # the default endpoint of canary analyses
     prometheus_allow: tuple[str, ...] = ()  # further endpoints a CanaryRelease may name
     render_limits: RenderLimits = field(default_factory=RenderLimits)
+    shard: str | None = None
+
+    @property
+    def shard_labels(self) -> Mapping[str, Any] | None:
+        """kopf `labels=` filter of every handler: only this shard's objects (None: all of them)."""
+        return parse_shard(self.shard) if self.shard else None
 
 
 def auto_priority(started: float, tiebreak: int) -> int:
@@ -136,6 +144,9 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
                    help="memory one render may allocate, in MiB (env RUDDER_RENDER_MEMORY_MIB)")
     p.add_argument("--render-output", type=int, metavar="MIB", default=render_defaults.output_bytes // MIB,
                    help="rendered text one chart may produce, in MiB (env RUDDER_RENDER_OUTPUT_MIB)")
+    p.add_argument("--shard", metavar="SELECTOR", default=os.environ.get("RUDDER_SHARD") or None,
+                   help="label selector of the Releases and CanaryReleases this controller handles, e.g. "
+                        f"'{SHARD_LABEL}=a' or '!{SHARD_LABEL}' (see docs/deploy.md, Sharding)")
     args = p.parse_args(list(argv))
     if not (0 < args.render_timeout < 1e6 and args.render_memory > 0 and args.render_output > 0):
         p.error("--render-timeout, --render-memory and --render-output must be positive")
@@ -151,6 +162,11 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         p.error(f"--controllers: unknown {', '.join(unknown) or 'empty list'}; choose from {', '.join(CONTROLLERS)}")
     if args.peering_lifetime < MIN_PEERING_LIFETIME:
         p.error(f"--peering-lifetime: at least {MIN_PEERING_LIFETIME} seconds (keep-alives are sent 5-10 s early)")
+    if args.shard is not None:
+        try:
+            parse_shard(args.shard)
+        except ShardError as err:
+            p.error(str(err))
     return ControllerConfig(
         controllers=chosen,
         namespaces=tuple(args.namespace),
@@ -169,6 +185,7 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         prometheus_allow=tuple(args.prometheus_allow),
         render_limits=RenderLimits(cpu_seconds=args.render_timeout, memory_bytes=args.render_memory * MIB,
                                    output_bytes=args.render_output * MIB),
+        shard=args.shard,
     )
 
 
@@ -196,7 +213,7 @@ def configure(settings: kopf.OperatorSettings, cfg: ControllerConfig) -> None:
     # Progress lives in annotations under our own prefix; status stays ours and structural.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="rudder.dev")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="rudder.dev")
-    settings.persistence.finalizer = "rudder.dev/finalizer"
+    settings.persistence.finalizer = finalizer(cfg.shard)
     settings.posting.level = logging.WARNING  # our own Events are explicit; kopf's are noise
     settings.watching.server_timeout = 60
     settings.peering.name = cfg.peering or "rudder"
@@ -209,6 +226,17 @@ def configure(settings: kopf.OperatorSettings, cfg: ControllerConfig) -> None:
     settings.scanning.disabled = bool(cfg.namespaces) and all(
         _EXACT_NAMESPACE.fullmatch(ns) for ns in cfg.namespaces)
     settings.execution.max_workers = 8
+
+
+def serve_terminating_namespaces() -> None:
+    """Keep serving a namespace matched by a --namespace pattern until it is really gone.
+
+    kopf drops such a namespace as soon as it is marked for deletion (with status conditions), stopping its
+    watch streams: the deletion of its Releases and CanaryReleases is then never seen, their finalizers never
+    run, and the namespace hangs in Terminating for ever. Only the DELETED event of the namespace ends it."""
+    from kopf._core.reactor import observation
+
+    observation.is_deleted = lambda raw_event: raw_event["type"] == "DELETED"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -226,6 +254,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HistoryKeyError as err:
         print(f"rudder-controller: error: {err}", file=sys.stderr)
         return 2
+    serve_terminating_namespaces()
     settings = kopf.OperatorSettings()
     configure(settings, cfg)
     liveness = f"http://0.0.0.0:{cfg.health_port}/healthz" if cfg.health_port else None

@@ -88,9 +88,10 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
         locks.drop(uid)
         cache.forget(uid)
 
-    register_level_triggered(registry, PLURAL, resync_seconds=cfg.resync_seconds, run=run, forget=forget)
+    register_level_triggered(registry, PLURAL, resync_seconds=cfg.resync_seconds, run=run, forget=forget,
+                             labels=cfg.shard_labels)
 
-    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, backoff=2)
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, backoff=2, labels=cfg.shard_labels)
     def on_delete(body: kopf.Body, uid: str, **_: Any) -> None:
         lock = locks.get(uid)
         with lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
@@ -38,12 +38,14 @@ def register_level_triggered(
     resync_seconds: float,
     run: Callable[[str, str, str, bool], object],
     forget: Callable[[str, str, str], None],
+    labels: Mapping[str, Any] | None = None,
 ) -> None:
     """Call `run(namespace, name, uid, blocking)` on every watch event (skipping it when a reconcile of the
     object is already under way: that one sees the same state) and every `resync_seconds`; call
-    `forget(namespace, name, uid)` when the object is gone."""
+    `forget(namespace, name, uid)` when the object is gone. `labels` (a kopf label filter: the --shard) limits
+    both to the objects it matches."""
 
-    @kopf.on.event(GROUP, VERSION, plural, registry=registry)
+    @kopf.on.event(GROUP, VERSION, plural, registry=registry, labels=labels)
     def on_event(event: kopf.RawEvent, namespace: str | None, name: str, uid: str, **_: Any) -> None:
         assert namespace is not None  # both kinds are namespaced
         if event.get("type") == "DELETED":
@@ -54,7 +56,7 @@ def register_level_triggered(
         except kopf.TemporaryError as err:
             log.info("%s/%s: will retry on the next resync: %s", namespace, name, err)
 
-    @kopf.timer(GROUP, VERSION, plural, interval=resync_seconds, registry=registry, backoff=2,
+    @kopf.timer(GROUP, VERSION, plural, interval=resync_seconds, registry=registry, backoff=2, labels=labels,
                 when=lambda meta, **_: not meta.get("deletionTimestamp"))
     def resync(namespace: str | None, name: str, uid: str, **_: Any) -> None:
         assert namespace is not None

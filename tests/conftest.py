@@ -4,6 +4,7 @@ a namespace per test, and a real Prometheus server."""
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -24,6 +25,13 @@ def cluster() -> Iterator[kube.Cluster]:
     try:
         kube.install_crds(c)
         yield c
+        # Last teardown of the session: every namespace fixture and controller is done. Release what
+        # is left (isolated namespaces whose own controller stopped) and fail loudly if anything stays.
+        kube.drain_namespaces(c, kube.CREATED, grace=0, timeout=180)
+        left = kube.present(c, kube.CREATED)
+        if left:
+            raise AssertionError(
+                f"this test session left {len(left)} namespace(s) behind:\n{kube.stuck_report(c, left)}")
     finally:
         kube.stop(c)
 
@@ -43,7 +51,15 @@ def controller(cluster: kube.Cluster) -> Iterator[ControllerProcess]:
     try:
         yield proc
     finally:
+        # The tests' namespaces are deleted but not awaited; their Releases and CanaryReleases hold this
+        # controller's finalizers. Stopping it first would strand them in Terminating: let it finish.
+        session = [ns for ns in kube.CREATED if ns.startswith(kube.SESSION_PREFIX)]
+        alive = proc.proc is not None and proc.proc.poll() is None
+        stripped = kube.drain_namespaces(cluster, session, grace=90 if alive else 0)
         proc.stop()
+        if stripped:
+            warnings.warn(f"the controller did not finish these deletions within 90 s; their finalizers were "
+                          f"dropped: {stripped}; log: {proc.log_path}", stacklevel=1)
 
 
 @pytest.fixture
@@ -63,6 +79,10 @@ def policies(cluster: kube.Cluster) -> list[str]:
         for obj in cluster.apply_file(path):
             names.append(obj.metadata.name)
     return names
+
+
+def pytest_report_header() -> str:
+    return f"rudder test namespaces of this session: {kube.SESSION_PREFIX}*, iso-*"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

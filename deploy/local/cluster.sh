@@ -9,7 +9,13 @@
 #   deploy/local/cluster.sh kubeconfig  print the kubeconfig path
 #
 # Environment: RUDDER_CACHE (binary cache, default ~/.cache/rudder), RUDDER_CLUSTER (name,
-# default "rudder"), RUDDER_NODES (fake node count, default 3).
+# default "rudder"), RUDDER_NODES (fake node count, default 3), RUDDER_NODE_PODS (pods each node
+# admits, default 2000), RUDDER_SERVICE_CIDR (Service IP range, default 10.96.0.0/16).
+#
+# Room for the scale benchmark (bench/scale): 3 x 2000 pods and a /16 of Service IPs (65k), where
+# kwokctl's defaults give 3 x 110 pods and a /24 that is full at about 250 Services. The range and
+# the pod capacity are fixed when a cluster is created: an existing cluster keeps its old ones until
+# `down` and `up`. Several clusters (RUDDER_CLUSTER=...) may run at once: kwokctl picks free ports.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,6 +24,8 @@ cache="${RUDDER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rudder}"
 bin="$cache/bin"
 name="${RUDDER_CLUSTER:-rudder}"
 nodes="${RUDDER_NODES:-3}"
+node_pods="${RUDDER_NODE_PODS:-2000}"
+service_cidr="${RUDDER_SERVICE_CIDR:-10.96.0.0/16}"
 state="$cache/clusters"
 kubeconfig="$state/$name.kubeconfig"
 
@@ -70,6 +78,8 @@ up() {
       --kube-controller-manager-binary "$bin/kube-controller-manager-$KUBE_VERSION" \
       --kube-scheduler-binary "$bin/kube-scheduler-$KUBE_VERSION" \
       --kwok-controller-binary "$bin/kwok-$KWOK_VERSION" \
+      --extra-args "kube-apiserver=service-cluster-ip-range=$service_cidr" \
+      --extra-args "kube-controller-manager=service-cluster-ip-range=$service_cidr" \
       --wait 2m >&2
   fi
   mkdir -p "$state"
@@ -77,7 +87,8 @@ up() {
   mv "$kubeconfig.tmp" "$kubeconfig"
   wait_for "the API server" 120 ready
   if ! nodes_ready; then
-    kwokctl scale node --name "$name" --replicas "$nodes" >&2
+    # Each fake node admits node_pods pods (kwok's pod IPs come from its own pool, not the node's /24).
+    kwokctl scale node --name "$name" --replicas "$nodes" --param ".allocatable.pods=$node_pods" >&2
   fi
   wait_for "$nodes Ready nodes" 120 nodes_ready
   wait_for "the default ServiceAccount" 120 kubectl get serviceaccount default -n default

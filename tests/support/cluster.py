@@ -6,7 +6,7 @@ import contextlib
 import os
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
 
-from tests.support.wait import wait_for
+from tests.support.wait import WaitTimeout, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CLUSTER_SH = REPO / "deploy" / "local" / "cluster.sh"
@@ -108,14 +108,22 @@ def install_crds(cluster: Cluster) -> None:
 # Namespaces of this test session start with this, so the session's controller works only on its own
 # namespaces even when other sessions share the cluster (their controllers never touch ours).
 SESSION_PREFIX = f"s{uuid.uuid4().hex[:4]}-"
+# Every namespace this session created (session-prefixed and isolated ones), so the session's end can
+# wait for their deletion and prove that none is left behind.
+CREATED: set[str] = set()
+RUDDER_PLURALS = ("canaryreleases", "releases")
 
 
 def temp_namespace(cluster: Cluster, prefix: str, *, isolated: bool = False) -> Iterator[str]:
     """Create a uniquely named namespace, yield it, delete it afterwards. `isolated` namespaces are outside
-    the session controller's pattern (tests that run their own controller there)."""
+    the session controller's pattern (tests that run their own controller there).
+
+    The deletion is not awaited here: the session controller is still up and runs its finalizers
+    (uninstall, roll back) while the next tests run; `drain_namespaces` waits for them at the end."""
     lead = "iso-" if isolated else SESSION_PREFIX
     name = f"{lead}{prefix[:36].rstrip('-')}-{uuid.uuid4().hex[:6]}".lower()
     cluster.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    CREATED.add(name)
     wait_for(
         lambda: cluster.core.read_namespaced_service_account("default", name),
         timeout=60, what=f"default ServiceAccount in {name}",
@@ -123,7 +131,9 @@ def temp_namespace(cluster: Cluster, prefix: str, *, isolated: bool = False) -> 
     try:
         yield name
     finally:
-        release_finalizers(cluster, name)
+        if isolated:
+            # The test's own controller is gone by now; nobody else would release these finalizers.
+            release_finalizers(cluster, name)
         try:
             cluster.core.delete_namespace(name)
         except ApiException as exc:
@@ -131,10 +141,12 @@ def temp_namespace(cluster: Cluster, prefix: str, *, isolated: bool = False) -> 
                 raise
 
 
-def release_finalizers(cluster: Cluster, namespace: str) -> None:
+def release_finalizers(cluster: Cluster, namespace: str) -> list[str]:
     """Drop the controllers' finalizers so the namespace can go even where no controller runs any more
-    (tests that stop their own controller); its objects are garbage-collected with the namespace."""
-    for plural in ("canaryreleases", "releases"):
+    (tests that stop their own controller); its objects are garbage-collected with the namespace.
+    Returns `plural/name` of the objects whose finalizers were dropped."""
+    dropped = []
+    for plural in RUDDER_PLURALS:
         try:
             items = cluster.custom.list_namespaced_custom_object("rudder.dev", "v1alpha1", namespace, plural)["items"]
         except ApiException:
@@ -145,3 +157,45 @@ def release_finalizers(cluster: Cluster, namespace: str) -> None:
                     cluster.custom.patch_namespaced_custom_object(
                         "rudder.dev", "v1alpha1", namespace, plural, item["metadata"]["name"],
                         {"metadata": {"finalizers": None}})
+                    dropped.append(f"{plural}/{item['metadata']['name']}")
+    return dropped
+
+
+def present(cluster: Cluster, names: Iterable[str]) -> list[str]:
+    """Which of `names` still exist (Active or Terminating)."""
+    wanted = set(names)
+    return sorted(ns.metadata.name for ns in cluster.core.list_namespace().items if ns.metadata.name in wanted)
+
+
+def drain_namespaces(
+    cluster: Cluster, names: Iterable[str], *, grace: float, timeout: float = 60,
+) -> dict[str, list[str]]:
+    """Wait until the namespaces `names` are gone. A controller still running gets `grace` seconds to
+    run its finalizers; then the rudder finalizers of what is left are dropped (those objects are being
+    deleted, so a controller can no longer add them back) and the rest of `timeout` is waited for.
+    Returns the objects whose finalizers had to be dropped, by namespace."""
+    names = set(names)
+    with contextlib.suppress(WaitTimeout):
+        wait_for(lambda: not present(cluster, names), timeout=grace, interval=0.5,
+                 what="deleted namespaces to go")
+    stripped: dict[str, list[str]] = {}
+    for ns in present(cluster, names):
+        dropped = release_finalizers(cluster, ns)
+        if dropped:
+            stripped[ns] = dropped
+    with contextlib.suppress(WaitTimeout):
+        wait_for(lambda: not present(cluster, names), timeout=timeout, interval=0.5,
+                 what="deleted namespaces to go")
+    return stripped
+
+
+def stuck_report(cluster: Cluster, names: Iterable[str]) -> str:
+    """One line per namespace still present: its phase and what the namespace controller says remains."""
+    lines = []
+    wanted = set(names)
+    for ns in cluster.core.list_namespace().items:
+        if ns.metadata.name not in wanted:
+            continue
+        why = [c.message for c in (ns.status.conditions or []) if c.status == "True"]
+        lines.append(f"{ns.metadata.name} ({ns.status.phase}): {'; '.join(why) or 'no condition'}")
+    return "\n".join(lines)

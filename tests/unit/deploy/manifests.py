@@ -21,6 +21,7 @@ KUSTOMIZATIONS = {
     "base": DEPLOY,
     "namespaced": DEPLOY / "overlays" / "namespaced",
     "servicemonitor": DEPLOY / "overlays" / "servicemonitor",
+    "sharded": DEPLOY / "overlays" / "sharded",
 }
 CONTROLLER = "rudder-controller"
 DOCKERFILE = DEPLOY / "Dockerfile"

@@ -240,7 +240,8 @@ def test_report_from_a_file_with_a_hostile_name_writes_here(
 @pytest.mark.corpus("cli")
 @pytest.mark.parametrize(("content", "problem"), [
     (b"\xff\xfe\x00binary", "invalid start byte"),
-    (b"kind: CanaryRelease\nmetadata: {name: x}\nspec: {n: " + b"9" * 5000 + b"}\n", "not YAML or JSON (ConstructorError)"),
+    (b"kind: CanaryRelease\nmetadata: {name: x}\nspec: {n: " + b"9" * 5000 + b"}\n",
+     "not YAML or JSON (ConstructorError)"),
     (b"kind: CanaryRelease\nmetadata: [unclosed\n", "not YAML or JSON (ParserError)"),
     (b"kind: ConfigMap\n", "expected one CanaryRelease, found 0"),
 ])

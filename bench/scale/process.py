@@ -1,0 +1,154 @@
+"""A controller variant's command line, its process, and what /proc says about that process tree."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """`NAME=COMMAND`: a controller command line the harness extends with `--namespace NS --standalone
+    --metrics-port P --health-port P` and runs with KUBECONFIG set to the variant's own identity. To run
+    another checkout, use `env -C /path/to/checkout python -m rudder.controller ...`."""
+
+    name: str
+    command: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Variant:
+        name, sep, command = text.partition("=")
+        if not sep or not _NAME.fullmatch(name) or not command.strip():
+            raise ValueError(f"--variant {text!r}: expected NAME=COMMAND with NAME a lower-case DNS label")
+        return cls(name, tuple(shlex.split(command)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def process_tree(pid: int) -> list[int]:
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(_children(p))
+    return tree
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process tree (reaped children included)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # Fields after the command: state is [0]; utime, stime, cutime, cstime are [11:15].
+        total += sum(int(x) for x in fields[11:15])
+    return total / CLOCK_TICKS
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Peak resident memory (VmHWM) of the process tree, MiB."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+        total += int(m.group(1)) if m else 0
+    return total / 1024
+
+
+@dataclass
+class Controller:
+    variant: Variant
+    proc: subprocess.Popen[bytes]
+    health_port: int
+    log_path: Path
+    metrics_port: int = 0
+
+    @classmethod
+    def start(cls, variant: Variant, *, kubeconfig: str, namespace: str, log_path: Path, cwd: Path) -> Controller:
+        metrics_port, health_port = free_port(), free_port()
+        cmd = [*variant.command, "--namespace", namespace, "--standalone",
+               "--metrics-port", str(metrics_port), "--health-port", str(health_port)]
+        env = {**os.environ, "KUBECONFIG": kubeconfig, "PYTHONUNBUFFERED": "1"}
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("wb") as out:
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        ctl = cls(variant, proc, health_port, log_path, metrics_port)
+        deadline = time.monotonic() + 120
+        while not ctl.healthy():
+            if proc.poll() is not None:
+                raise RuntimeError(f"controller {variant.name} exited with {proc.returncode}; log: {log_path}")
+            if time.monotonic() > deadline:
+                ctl.stop()
+                raise TimeoutError(f"controller {variant.name} not healthy after 120 s; log: {log_path}")
+            time.sleep(0.5)
+        return ctl
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def own_writes(self) -> dict[str, float]:
+        """The controller's own count of its writes (`rudder_api_write_requests_total`) by `verb kind`, where the
+        variant exports it; empty otherwise. For diagnosis: the API server's count is the measurement."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            return {}
+        counts: dict[str, float] = {}
+        for m in re.finditer(r'^rudder_api_write_requests_total\{([^}]*)\} (\S+)$', text, re.MULTILINE):
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
+            key = f"{labels.get('verb', '?')} {labels.get('kind', '?')}"
+            counts[key] = counts.get(key, 0.0) + float(m.group(2))
+        return counts
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.proc.pid)
+
+    def peak_rss_mib(self) -> float:
+        return peak_rss_mib(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=30)

@@ -1,0 +1,82 @@
+"""The scale benchmark's pure parts: when 50/90/100% of the Releases were Ready, the MTTP table and the
+ratio table, a variant's command line, and counting one controller's requests from the API server's
+Priority-and-Fairness metric."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.scale.cluster import parse_dispatched, parse_dry_runs
+from bench.scale.process import Variant
+from bench.scale.report import Result, duration, ratio_table, table, time_to_fraction
+
+
+def result(variant: str, ready_100: float | None, idle_requests: float = 600.0) -> Result:
+    return Result(variant=variant, releases=100, ready_50=10.0, ready_90=20.0, ready_100=ready_100,
+                  peak_rss_mib=82.0, cpu_seconds_install=30.0, idle_window=60.0, idle_requests=idle_requests,
+                  idle_writes=0.0, idle_cpu_seconds=15.0, uninstall_seconds=40.0, cpu_seconds_total=60.0)
+
+
+def test_time_to_fraction_is_the_time_the_needed_object_became_ready() -> None:
+    times = [5.0, 1.0, 3.0, 2.0]
+    assert time_to_fraction(times, 4, 0.5) == 2.0
+    assert time_to_fraction(times, 4, 1.0) == 5.0
+    assert time_to_fraction(times, 5, 1.0) is None  # one never became Ready
+    assert time_to_fraction(times, 10, 0.9) is None
+
+
+def test_durations_read_like_flux_results() -> None:
+    assert duration(492.4) == "8m12s"
+    assert duration(27.2) == "27s"
+    assert duration(3.72) == "3.7s"
+    assert duration(None) == "-"
+
+
+def test_table_has_one_row_per_result_with_per_release_idle_load() -> None:
+    text = table([result("polling", 28.0)])
+    lines = text.splitlines()
+    assert len(lines) == 3
+    assert lines[2] == ("| 100 | polling | 10s | 20s | 28s | 82 MiB | 30.0 s | 10.0 | 0.100 "
+                        "| 25.0% of a core | 0 (0 dry-run) | 40s |")
+
+
+def test_ratios_compare_each_variant_to_the_first_of_the_same_size() -> None:
+    text = ratio_table([result("polling", 28.0), result("watch", 14.0, idle_requests=6.0)])
+    row = text.splitlines()[2]
+    assert row.startswith("| 100 | watch / polling | 0.50x | 1.00x | 1.00x | 0.01x |")
+    assert ratio_table([result("polling", 28.0)]) == ""
+    assert "| - |" in ratio_table([result("polling", None), result("watch", 14.0)])
+
+
+def test_variant_is_a_name_and_a_command_line() -> None:
+    v = Variant.parse("watch=env -C /src/rudder python -m rudder.controller --controllers 'release'")
+    assert v.name == "watch"
+    assert v.command == ("env", "-C", "/src/rudder", "python", "-m", "rudder.controller", "--controllers", "release")
+
+
+@pytest.mark.parametrize("text", ["no-command", "Bad_Name=python", "x=", "=python"])
+def test_a_malformed_variant_is_refused_with_its_text(text: str) -> None:
+    with pytest.raises(ValueError, match="expected NAME=COMMAND"):
+        Variant.parse(text)
+
+
+def test_dispatched_requests_are_summed_for_one_flow_schema_only() -> None:
+    metrics = "\n".join([
+        "# HELP apiserver_flowcontrol_dispatched_requests_total ...",
+        'apiserver_flowcontrol_dispatched_requests_total{flow_schema="exempt",priority_level="exempt"} 8998',
+        'apiserver_flowcontrol_dispatched_requests_total{flow_schema="rudder-bench-a-read",priority_level="x"} 156',
+        'apiserver_flowcontrol_dispatched_requests_total{flow_schema="rudder-bench-a-read",priority_level="y"} 4',
+        'apiserver_flowcontrol_dispatched_requests_total{flow_schema="rudder-bench-ab-read",priority_level="x"} 7',
+        'apiserver_flowcontrol_current_executing_requests{flow_schema="rudder-bench-a-read"} 3',
+    ])
+    assert parse_dispatched(metrics, "rudder-bench-a-read") == 160
+    assert parse_dispatched(metrics, "rudder-bench-b-read") == 0
+
+
+def test_dry_run_requests_are_counted_apart() -> None:
+    metrics = "\n".join([
+        'apiserver_request_total{code="200",component="apiserver",dry_run="",resource="configmaps",verb="APPLY"} 9',
+        'apiserver_request_total{code="200",component="apiserver",dry_run="All",resource="configmaps",verb="APPLY"} 4',
+        'apiserver_request_total{code="201",component="apiserver",dry_run="All",resource="services",verb="APPLY"} 2',
+    ])
+    assert parse_dry_runs(metrics) == 6
