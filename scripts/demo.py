@@ -149,9 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     canary_cli = [PY, "-m", "canary.cli.main"]
 
     say("Installing Rudder's CRDs and the metric-policy library")
-    run(*kubectl, "apply", "--server-side", "-k", "crds/")
+    # The demo owns these CRDs: take over fields an earlier install (another version) applied.
+    run(*kubectl, "apply", "--server-side", "--force-conflicts", "-k", "crds/")
     run(*kubectl, "wait", "--for=condition=Established", "--timeout=60s", *(f"crd/{c}" for c in CRDS))
-    run(*kubectl, "apply", "--server-side", "-k", "policies/")
+    run(*kubectl, "apply", "--server-side", "--force-conflicts", "-k", "policies/")
     run(*kubectl, "delete", "namespace", ns, "--ignore-not-found", "--wait=true", "--timeout=120s")
     run(*kubectl, "create", "namespace", ns)
 
