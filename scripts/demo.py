@@ -119,7 +119,7 @@ def start_services(stack: ExitStack, kubeconfig: str, ns: str, out: Path, env: d
     sim_port = free_port()
     stack.enter_context(background(
         [PY, "-m", "simulator", "--kubeconfig", kubeconfig, "-n", ns, "--service", "web",
-         "--rps", "200", "--profiles", str(profiles), "--port", str(sim_port)], out / "simulator.log", env))
+         "--rps", "1000", "--profiles", str(profiles), "--port", str(sim_port)], out / "simulator.log", env))
     wait_http(f"http://127.0.0.1:{sim_port}/healthz", 30, "the simulator")
     prom_dir = Path(tempfile.mkdtemp(prefix="rudder-demo-prometheus-"))
     config = subprocess.run([PY, "-m", "simulator.prometheus_config", f"127.0.0.1:{sim_port}"],

@@ -2,7 +2,7 @@
 
 Teams moving from Kayenta get Kayenta's classification on the same data when they
 use ``classify`` with Kayenta's settings (the defaults here).  The rules, and every
-deliberate deviation, are listed in ``docs/analysis-kayenta.md``:
+deliberate deviation, are listed in ``docs/analysis.md`` ("Kayenta compatibility"):
 
 * NaN values are removed (``remove``) or replaced by zero (``replace``);
 * optional outlier removal with Kayenta's judge fences: Tukey's at ``factor`` IQR,

@@ -1,6 +1,6 @@
 """Kayenta's summary score: its WeightedSumScorer followed by its threshold score classifier.
 
-The rules, as Kayenta's NetflixACAJudge applies them (``docs/analysis-kayenta.md``):
+The rules, as Kayenta's NetflixACAJudge applies them (``docs/analysis.md`` ("Kayenta compatibility")):
 
 * muted metrics take no part;
 * per group, the percentage of Pass among the judged metrics (Pass, High, Low, and
