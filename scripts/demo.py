@@ -87,11 +87,13 @@ def canary(name: str, tag: str, prometheus: str) -> dict[str, object]:
         "spec": {
             "release": "web", "values": {"image": {"tag": tag}},
             "router": {"type": "replicas", "service": "web"},
-            "steps": [{"weight": 25, "duration": "20s"}, {"weight": 50, "duration": "20s"}],
+            # p99 is judged on one point per pod per disjoint 3 s rate window (Prometheus scrapes every 1 s):
+            # a 30 s step gives each pod the policy's minSamples of 10 points.
+            "steps": [{"weight": 25, "duration": "30s"}, {"weight": 50, "duration": "30s"}],
             "analysis": {"interval": "5s", "prometheus": {"url": prometheus}, "failureLimit": 0,
                          "onInconclusive": "extend",
                          "metrics": [{"policy": "http-error-rate"},
-                                     {"policy": "http-latency-p99", "args": {"rate_window": "10s"}}]},
+                                     {"policy": "http-latency-p99", "args": {"rate_window": "3s"}}]},
             "progressDeadline": "3m",
         },
     }
