@@ -23,6 +23,7 @@ from tests.support.cli import RUDDER, run
 from tests.support.cluster import Cluster
 from tests.support.controller import ControllerProcess
 from tests.support.releases import GROUP, VERSION, create_release, get_release, histories, patch_release, wait_release
+from tests.support.secrets import sentinel_hits
 
 pytestmark = pytest.mark.integration
 
@@ -53,13 +54,8 @@ REJECTED_LABEL = ("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n"
                   "  labels: {pw: '{{ values.db.password }}!'}\n")
 
 
-def forms(secret: str) -> list[str]:
-    return [secret, base64.b64encode(secret.encode()).decode(), json.dumps(secret)[1:-1],
-            json.dumps(secret, ensure_ascii=False)[1:-1]]
-
-
 def hits(where: str, text: str) -> list[str]:
-    return [f"{where}: {form!r}" for secret in SENTINELS for form in forms(secret) if form in text]
+    return sentinel_hits(where, text, SENTINELS)
 
 
 def b64(text: str) -> str:

@@ -96,15 +96,19 @@ class Bed:
 
 @contextmanager
 def canary_bed(cluster: Cluster, namespace: str, factory: PrometheusFactory, *, replicas: int = 2,
-               rps: float = 1000, profiles: dict[str, Profile] | None = None) -> Iterator[Bed]:
+               rps: float = 1000, profiles: dict[str, Profile] | None = None,
+               templates: dict[str, str] | None = None, **release_spec: Any) -> Iterator[Bed]:
     """Install the web Release at revision 1 and start the simulator and Prometheus for it.
+
+    `templates` replaces the chart's (they must keep the `web` Deployment and Service); `release_spec` adds
+    Release spec fields (e.g. `valuesFrom`).
 
     1000 req/s: a healthy canary passes only on evidence (the judge's non-inferiority bound must clear the
     error-rate policy's tolerated rise), which at GOOD's 0.2% errors takes about 2,200 requests per side; at this
     rate a 12 s step at 50% gathers them."""
     create_release(cluster, namespace, release_body(
-        "web", templates={"deployment.yaml": WEB, "service.yaml": WEB_SERVICE},
-        chart_values={"replicas": replicas, "tag": "3.10"}))
+        "web", templates=templates or {"deployment.yaml": WEB, "service.yaml": WEB_SERVICE},
+        chart_values={"replicas": replicas, "tag": "3.10"}, **release_spec))
     wait_release(cluster, namespace, "web", phase="Ready", revision=1)
     sim = Simulator(namespace, "web", kubeconfig=cluster.kubeconfig, rps=rps, seed=7,
                     profiles=ProfileSet(GOOD, profiles or {}))
