@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rudder.models import parse_duration
+from rudder.durations import parse_duration
 
 
 class ParseError(ValueError):

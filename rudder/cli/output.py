@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rudder.cli.errors import CliError
-from rudder.models import check_duration_seconds, parse_duration
+from rudder.durations import check_duration_seconds, parse_duration
 from rudder.render.yamlio import dump_yaml
 
 OUTPUT_FORMATS = ("json", "yaml")

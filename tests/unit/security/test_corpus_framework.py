@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rudder.models import parse_duration
+from rudder.durations import parse_duration
 
 
 @pytest.mark.corpus("models")

@@ -14,7 +14,8 @@ import yaml
 
 from canary.domain.readers import ParseError
 from canary.models import parse_spec
-from rudder.models import MAX_DURATION_SECONDS, SpecError, parse_duration, parse_release_spec
+from rudder.durations import MAX_DURATION_SECONDS, parse_duration
+from rudder.models import SpecError, parse_release_spec
 
 REPO = Path(__file__).resolve().parents[3]
 TOO_LONG = "duration too long: at most 2562047h (Go's largest duration)"
