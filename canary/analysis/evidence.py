@@ -73,7 +73,11 @@ class MetricEvidence:
 
     @property
     def samples(self) -> int:
-        """The smaller side's sample count: what limits the test."""
+        """The smaller side's sample count: what limits the test.  With the pod as the unit, the points per pod
+        (a side's points over its pods): more pods add units, not points to each, so minSamples counts a pod's."""
+        if self.pods is not None:
+            return min(self.canary_samples // self.pods.clusters_canary,
+                       self.baseline_samples // self.pods.clusters_baseline)
         return min(self.canary_samples, self.baseline_samples)
 
     @property
