@@ -199,9 +199,9 @@ def _pods_text(evidence: MetricEvidence) -> str:
     counts = f"{pods.clusters_canary} canary and {pods.clusters_baseline} baseline series (pods)"
     if pods.single_pod:
         gate = evidence.policy.allowed_increase**2
-        return (f"; {counts}: with one pod on a side pod-to-pod spread cannot be estimated, so a Fail needs the "
-                f"change to reach allowedIncrease squared ({gate:.4g}x); run at least 2 pods per side for the "
-                "pod-robust test")
+        return (f"; {counts}: with one series on a side (one pod, or a query adding the pods up) pod-to-pod "
+                f"spread cannot be estimated, so a Fail needs the change to reach allowedIncrease squared "
+                f"({gate:.4g}x); run at least 2 pods per side, queried per pod, for the pod-robust test")
     return f"; {counts}: the pod is the unit (clustered rank-sum test, pod-robust variance of the means)"
 
 
