@@ -43,6 +43,7 @@ from canary.analysis import (
     CanaryLooks,
     Look,
     Measurement,
+    MeasurementStatus,
     MetricPolicy,
     MetricType,
     Observation,
@@ -174,6 +175,7 @@ def _latency_step(query: str, latency: Latency, medians: tuple[FloatArray, Float
             # Before issue 10: [step start, look] every max(1 s, window / 60), whatever the rate window.
             times = pre + np.unique(np.round(np.arange(0.0, elapsed + 1e-9, max(1.0, elapsed / 60))).astype(np.int64))
             c, b = ([quantile_points(pod, times, window, q) for pod in side] for side in sides)
+            # Unlabelled, as the controller measured before issue 10: every point judged as independent.
             return Measurement.of(np.concatenate(c)), Measurement.of(np.concatenate(b))
         return legacy
     grid = sample_grid(query, float(shape.horizon))
@@ -202,7 +204,18 @@ def _quantile_of(query: str) -> float:
 def _at(points: list[FloatArray], step: int, elapsed: int) -> Measurement:
     """The range query at a look ``elapsed`` seconds into the step: the points up to then, every pod."""
     count = elapsed // step
-    return Measurement.of(np.concatenate([p[:count] for p in points]))
+    return labelled([p[:count] for p in points])
+
+
+def labelled(series: list[FloatArray]) -> Measurement:
+    """A range query's answer as the provider gives it: every point with its series' labels (one series per
+    pod, or one per track when the query sums the pods)."""
+    values = np.concatenate(series)
+    if values.size == 0:
+        return Measurement.of(values)
+    names = [{"pod": f"web-{i}"} if len(series) > 1 else {} for i in range(len(series))]
+    labels = tuple(names[i] for i, s in enumerate(series) for _ in range(len(s)))
+    return Measurement(MeasurementStatus.OK, values, "", "", 1, labels)
 
 
 def _error_step(errors: Errors, weight: int, shape: CanaryShape,

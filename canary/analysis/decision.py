@@ -171,9 +171,12 @@ def relevant(evidence: MetricEvidence, side: Direction) -> bool:
             return evidence.estimate >= tolerated_difference(rate, policy.allowed_increase, True, floor)
         return -evidence.estimate >= tolerated_difference(rate, policy.allowed_increase, False, floor)
     effect = evidence.effect if evidence.effect is not None else 1.0
+    # One pod on a side: pod-to-pod spread is not estimable, so the change must exceed the tolerated one
+    # twice over (its square) before a difference between two pods is called a regression.
+    power = 2.0 if evidence.single_pod else 1.0
     if side is Direction.INCREASE:
-        return effect >= policy.allowed_increase
-    return effect <= policy.allowed_decrease
+        return effect >= float(policy.allowed_increase**power)
+    return effect <= float(policy.allowed_decrease**power)
 
 
 def excludes_regression(bounds: Bounds, direction: Direction) -> bool:

@@ -20,9 +20,10 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import NDArray
 
+from canary.analysis.clustered import ClusteredRankSum, IntArray, cluster_ids, clustered, clustered_rank_sum
 from canary.analysis.effects import mean_ratio
 from canary.analysis.histograms import Histogram, compare_quantiles
-from canary.analysis.kayenta import clean, remove_outliers
+from canary.analysis.kayenta import NaNStrategy, clean, outlier_mask, remove_outliers
 from canary.analysis.measurements import Measurement, MeasurementStatus, Observation
 from canary.analysis.policy import MetricPolicy, MetricType, TestKind
 from canary.analysis.proportions import two_proportion_test
@@ -62,10 +63,21 @@ class MetricEvidence:
     counts: tuple[int, int, int, int] | None = None  # ratios: canary errors, total, baseline errors, total
     resampled: tuple[FloatArray, FloatArray] | None = field(default=None, repr=False, compare=False)  # quantiles
     queries: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Distributions whose points come in series (one per pod): the test and variances with the pod as the unit.
+    pods: ClusteredRankSum | None = None
+
+    @property
+    def single_pod(self) -> bool:
+        """Points in series, but a side with one series: pod-to-pod spread cannot be estimated."""
+        return self.pods is not None and self.pods.single_pod
 
     @property
     def samples(self) -> int:
-        """The smaller side's sample count: what limits the test."""
+        """The smaller side's sample count: what limits the test.  With the pod as the unit, the points per pod
+        (a side's points over its pods): more pods add units, not points to each, so minSamples counts a pod's."""
+        if self.pods is not None:
+            return min(self.canary_samples // self.pods.clusters_canary,
+                       self.baseline_samples // self.pods.clusters_baseline)
         return min(self.canary_samples, self.baseline_samples)
 
     @property
@@ -103,8 +115,44 @@ def prepare_samples(values: FloatArray, policy: MetricPolicy) -> FloatArray:
     return prepared
 
 
+def prepare_clustered(values: FloatArray, ids: IntArray, policy: MetricPolicy) -> tuple[FloatArray, IntArray]:
+    """``prepare_samples`` keeping each value's cluster id alongside."""
+    array = np.asarray(values, dtype=np.float64)
+    nan = np.isnan(array)
+    if policy.nan_strategy is NaNStrategy.REMOVE:
+        array, ids = array[~nan], ids[~nan]
+    else:
+        array = np.where(nan, 0.0, array)
+    if policy.remove_outliers:
+        keep = outlier_mask(array, OUTLIER_FACTOR)
+        array, ids = array[keep], ids[keep]
+    return array, ids
+
+
+def _series(measurement: Measurement) -> IntArray | None:
+    return cluster_ids(measurement.labels, len(measurement.values))
+
+
+def _pods(
+    policy: MetricPolicy, canary: Observation, baseline: Observation
+) -> tuple[FloatArray, FloatArray, ClusteredRankSum] | None:
+    """Sorted samples and the clustered test when a side's points come in series of more than one point."""
+    c_ids, b_ids = _series(canary["samples"]), _series(baseline["samples"])
+    if not (clustered(c_ids) or clustered(b_ids)):
+        return None
+    c_values, b_values = canary["samples"].values, baseline["samples"].values
+    c_ids = c_ids if c_ids is not None else np.arange(len(c_values), dtype=np.int64)
+    b_ids = b_ids if b_ids is not None else np.arange(len(b_values), dtype=np.int64)
+    c, c_ids = prepare_clustered(c_values, c_ids, policy)
+    b, b_ids = prepare_clustered(b_values, b_ids, policy)
+    if len(c) == 0 or len(b) == 0:
+        return None
+    return np.sort(c), np.sort(b), clustered_rank_sum(c, c_ids, b, b_ids)
+
+
 def _distribution(
-    policy: MetricPolicy, canary_sorted: FloatArray, baseline_sorted: FloatArray, queries: Mapping[str, str]
+    policy: MetricPolicy, canary_sorted: FloatArray, baseline_sorted: FloatArray, queries: Mapping[str, str],
+    pods: ClusteredRankSum | None = None,
 ) -> MetricEvidence:
     n, m = len(canary_sorted), len(baseline_sorted)
     if n == 0 or m == 0:
@@ -113,25 +161,34 @@ def _distribution(
             policy.name, policy, MeasurementStatus.NO_DATA, f"{side}: no samples left", queries=queries
         )
     test = rank_sum_test(canary_sorted, baseline_sorted)
+    greater, less, p_value = test.p_greater, test.p_less, test.p_value
+    var_c = float(np.var(canary_sorted, ddof=1)) if n > 1 else 0.0
+    var_b = float(np.var(baseline_sorted, ddof=1)) if m > 1 else 0.0
+    if pods is not None and not pods.single_pod:
+        # The pod is the unit: its test decides, and its variances bound the mean ratio.
+        greater, less = pods.p_greater, pods.p_less
+        p_value = min(1.0, 2.0 * min(greater, less))
+        var_c, var_b = max(var_c, pods.canary_variance), max(var_b, pods.baseline_variance)
     return MetricEvidence(
         policy.name,
         policy,
         MeasurementStatus.OK,
         canary=float(np.mean(canary_sorted)),
         baseline=float(np.mean(baseline_sorted)),
-        p_value=test.p_value,
+        p_value=p_value,
         effect=mean_ratio(canary_sorted, baseline_sorted),
         cles=test.cles,
         canary_samples=n,
         baseline_samples=m,
         baseline_sorted=baseline_sorted,
         queries=queries,
-        p_greater=test.p_greater,
-        p_less=test.p_less,
+        p_greater=greater,
+        p_less=less,
         canary_sorted=canary_sorted,
         rank_test=test,
-        canary_variance=float(np.var(canary_sorted, ddof=1)) if n > 1 else 0.0,
-        baseline_variance=float(np.var(baseline_sorted, ddof=1)) if m > 1 else 0.0,
+        canary_variance=var_c,
+        baseline_variance=var_b,
+        pods=pods,
     )
 
 
@@ -248,6 +305,9 @@ def evaluate_metric(
         return _ratio(policy, canary, baseline, queries)
     if policy.test is TestKind.QUANTILE:
         return _quantile(policy, canary, baseline, queries)
+    pods = _pods(policy, canary, baseline) if presorted is None else None
+    if pods is not None:
+        return _distribution(policy, pods[0], pods[1], queries, pods[2])
     if presorted is None:
         canary_sorted, baseline_sorted = sort_samples(
             [
@@ -270,6 +330,7 @@ def evaluate_metrics(
         if policy.type is MetricType.DISTRIBUTION
         and policy.test is TestKind.MANN_WHITNEY
         and _missing(policy, canary, baseline) is None
+        and not (clustered(_series(canary["samples"])) or clustered(_series(baseline["samples"])))
     ]
     prepared: list[FloatArray] = []
     for i in distribution:

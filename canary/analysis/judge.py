@@ -191,6 +191,20 @@ def _effect_text(evidence: MetricEvidence, bounds: Bounds, level: str) -> str:
     )
 
 
+def _pods_text(evidence: MetricEvidence) -> str:
+    """How the pods entered the decision (distributions whose points come in series, one per pod)."""
+    pods = evidence.pods
+    if pods is None:
+        return ""
+    counts = f"{pods.clusters_canary} canary and {pods.clusters_baseline} baseline series (pods)"
+    if pods.single_pod:
+        gate = evidence.policy.allowed_increase**2
+        return (f"; {counts}: with one series on a side (one pod, or a query adding the pods up) pod-to-pod "
+                f"spread cannot be estimated, so a Fail needs the change to reach allowedIncrease squared "
+                f"({gate:.4g}x); run at least 2 pods per side, queried per pod, for the pod-robust test")
+    return f"; {counts}: the pod is the unit (clustered rank-sum test, pod-robust variance of the means)"
+
+
 def _decide_statistical(
     evidence: MetricEvidence, adjusted: float, alpha: float
 ) -> tuple[Verdict, Classification, str, Interval | None, Bounds]:
@@ -214,7 +228,7 @@ def _decide_statistical(
             f"; {what} {interval.estimate:+.4g} in [{interval.low:.4g}, {interval.high:.4g}] "
             f"({_percent(interval.confidence)} two-sided: each end a {level} bound)"
         )
-    details = f"{significance}; {_effect_text(evidence, bounds, level)}{shown}"
+    details = f"{significance}; {_effect_text(evidence, bounds, level)}{shown}{_pods_text(evidence)}"
     if adjusted <= alpha and relevant(evidence, side):
         classification = Classification.HIGH if side is Direction.INCREASE else Classification.LOW
         reason = f"Fail: significant {word} reaching the tolerated change: {details}"

@@ -88,13 +88,21 @@ def remove_outliers(values: FloatArray, factor: float = 3.0, *, guard: bool = Tr
     """
     if len(values) == 0:
         return values
+    kept: FloatArray = values[outlier_mask(values, factor, guard=guard)]
+    return kept
+
+
+def outlier_mask(values: FloatArray, factor: float = 3.0, *, guard: bool = True) -> NDArray[np.bool_]:
+    """Which values ``remove_outliers`` keeps."""
+    if len(values) == 0:
+        return np.ones(0, dtype=bool)
     p01, q1, q3, p99 = np.percentile(values, [1.0, 25.0, 75.0, 99.0])
     spread = q3 - q1
     low, high = q1 - factor * spread, q3 + factor * spread
     if guard:
         low, high = min(low, p01), max(high, p99)
-    kept: FloatArray = values[(values >= low) & (values <= high)]
-    return kept
+    mask: NDArray[np.bool_] = (values >= low) & (values <= high)
+    return mask
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,8 @@ def _observe(provider: MetricProvider, policy: MetricPolicy, ctx: QueryContext,
              window: QueryWindow) -> tuple[Observation, dict[str, str]]:
     queries = render_queries(policy.queries, ctx)
     ranged = policy.type.value == "distribution"
-    measured = {name: measure(provider, query, _sampled(window, query) if ranged else None)
+    # Labelled: a distribution judges each series (pod) as one unit, a histogram needs its buckets' "le".
+    measured = {name: measure(provider, query, _sampled(window, query) if ranged else None, labelled=True)
                 for name, query in queries.items()}
     return Observation.of(**measured), queries
 

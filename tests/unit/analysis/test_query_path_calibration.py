@@ -5,7 +5,8 @@ autocorrelation near 0, against about 0.9 at the old step of window / 60), and h
 old grid fail far more often than alpha while on the current one they do not; whole healthy canaries (three steps,
 extensions on, the real judge and alpha plan) fail about alpha of the time or less for a latency and an
 error-rate policy of the library; a 2x error rate and a 1.3x latency are caught at the traffic docs/analysis.md
-states; the calibration command prints its tables.  Bounds are wide: these are small samples.
+states; doubled Poisson counts (0.2 -> 0.4, n = 300, the discrete case of issue 10) are detected at one look;
+the calibration command prints its tables.  Bounds are wide: these are small samples.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bench.analysis.calibrate_query_path import main
+from bench.analysis.calibrate_query_path import _detected, main
 from bench.analysis.query_path import BOUNDS, CanaryShape, Errors, Latency, pod_bins, quantile_points, simulate
 from canary.analysis import MetricPolicy, load_policies
 
@@ -69,6 +70,12 @@ def test_a_doubled_error_rate_is_caught(library: dict[str, MetricPolicy]) -> Non
 def test_a_slower_canary_is_caught(library: dict[str, MetricPolicy]) -> None:
     rate = simulate(library["http-latency-p95"], SHAPE, 30, seed=6, latency=Latency(rps=5.0, pods=3, ratio=1.3))
     assert rate.rate >= 0.8
+
+
+def test_doubled_poisson_counts_are_detected() -> None:
+    rng = np.random.default_rng(90)
+    samples = [(rng.poisson(0.4, 300).astype(float), rng.poisson(0.2, 300).astype(float)) for _ in range(60)]
+    assert _detected(samples).rate >= 0.85  # 97-100% in the calibration (docs/analysis.md)
 
 
 def test_the_calibration_prints_markdown_tables(capsys: pytest.CaptureFixture[str]) -> None:
