@@ -22,23 +22,22 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 import yaml
 
+from bench.analysis.judge_checks import policy as _policy
+from bench.analysis.judge_checks import ratio as _ratio
+from bench.analysis.judge_checks import samples as _samples
 from canary.analysis import (
     Look,
-    Measurement,
     MetricPolicy,
-    Observation,
     PolicyError,
     Verdict,
     evaluate_metric,
     judge_analysis,
     judge_metric,
-    parse_policy,
 )
 from canary.analysis.policy import DEFAULT_ALLOWED_INCREASE
 from canary.analysis.verdicts import Classification
@@ -46,25 +45,6 @@ from canary.cli.judge import EXIT_NO_VERDICT, JudgeArgs, judge
 
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _policy(kind: str = "distribution", **spec: Any) -> MetricPolicy:
-    base: dict[str, Any] = {
-        "distribution": {"type": "distribution", "test": "mann-whitney", "queries": {"samples": "s"}},
-        "ratio": {"type": "ratio", "test": "proportion", "queries": {"errors": "e", "total": "t"}},
-    }[kind]
-    return parse_policy(
-        {"apiVersion": "rudder.dev/v1alpha1", "kind": "ClusterMetricPolicy", "metadata": {"name": kind},
-         "spec": {**base, **spec}}
-    )  # fmt: skip
-
-
-def _samples(values: np.ndarray) -> Observation:
-    return Observation.of(samples=Measurement.of(values, "q"))
-
-
-def _ratio(errors: float, total: float) -> Observation:
-    return Observation.of(errors=Measurement.of([errors], "e"), total=Measurement.of([total], "t"))
 
 
 def _verdict(policy: MetricPolicy, canary: np.ndarray, baseline: np.ndarray) -> Verdict:
