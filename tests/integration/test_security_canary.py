@@ -15,10 +15,9 @@ the session's controller ignores):
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
 import pytest
@@ -27,6 +26,7 @@ from kubernetes import client
 from tests.support.canary import WEB, WEB_SERVICE
 from tests.support.cluster import Cluster
 from tests.support.controller import LOG_DIR, ControllerProcess
+from tests.support.loopback import serve
 from tests.support.releases import GROUP, VERSION, create_release, release_body, wait_release
 from tests.support.wait import WaitTimeout, wait_for
 
@@ -67,15 +67,8 @@ class _Prometheus(BaseHTTPRequestHandler):
 @pytest.fixture
 def stand_in() -> Iterator[str]:
     _Prometheus.token, _Prometheus.requests = None, []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Prometheus)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(_Prometheus) as url:
+        yield url
 
 
 def _controller(cluster: Cluster, namespace: str, *flags: str) -> ControllerProcess:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,6 +33,7 @@ from canary.providers import (
     register_provider,
 )
 from canary.providers.registry import unregister_provider
+from tests.support.loopback import serve
 
 
 class _Stub(BaseHTTPRequestHandler):
@@ -71,15 +71,8 @@ def _vector(values: list[float], key: str = "value") -> dict[str, Any]:
 @pytest.fixture
 def stub() -> Iterator[str]:
     _Stub.responses, _Stub.seen = [], []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve(_Stub) as url:
+        yield url
 
 
 def test_auth_headers_reach_the_server(stub: str, tmp_path: Path) -> None:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import ast
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -30,6 +29,7 @@ from canary.analysis.promql import QueryContext, RenderError, Track, regex_escap
 from canary.providers import PrometheusConfig, PrometheusProvider, ProviderError, RetryPolicy, measure
 from canary.providers.access import AllowEntry, EndpointRefused, PrometheusAccess
 from canary.providers.prometheus import parse_result
+from tests.support.loopback import serve
 
 SECRET = "s3cr3t-sentinel-7f1d"
 
@@ -206,15 +206,8 @@ class _Server(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     _Server.answers, _Server.seen = [], []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Server)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+    with serve(_Server) as url:
+        yield url
 
 
 @pytest.mark.corpus("promql")
