@@ -9,6 +9,8 @@ Tables (markdown, ready for docs/analysis.md):
 2. Power: a 2x error rate at a 1% baseline against service traffic; a 1.3x p95 latency against per-pod traffic
    and pods.  Target: >= 95%.
 3. Detection of the discrete cases of issue 10 (one look, the offline judge's entry point).
+4. Traffic: what the targets need, and how often healthy canaries pause (Inconclusive after every extension)
+   at more pods per side, with finer histogram buckets around the p95, at more service traffic or longer steps.
 
 Run: ``python -m bench.analysis.calibrate_query_path --quick`` (a few minutes on one core: small
 counts) or without ``--quick`` for the published precision (``--jobs N`` spreads the cells over N
@@ -34,6 +36,7 @@ from bench.analysis.query_path import (
     per_pod,
     rendered,
     simulate,
+    with_policy,
 )
 from canary.analysis import (
     Look,
@@ -50,12 +53,17 @@ from canary.analysis import (
 )
 from canary.analysis.sampling import longest_range
 from canary.analysis.sequential import SpendingFunction
+from simulator.metrics import DEFAULT_BUCKETS
 
 SHAPE = CanaryShape()
 RPS = (1.0, 5.0, 20.0)
 PODS = (1, 3)
 SPREADS = (0.0, 0.05)
 SERVICE_RPS = (20.0, 50.0, 100.0, 200.0, 500.0)
+POWER_PODS = (1, 3, 5, 10)
+# The simulator's (the client libraries' default) buckets with boundaries at 150 and 200 ms added, so that no
+# bucket around the p95 (114 ms, 148 ms at 1.3x) is wider than 1.5x its lower edge.
+FINE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,7 @@ class Cell:
     latency: Latency | None = None
     errors: Errors | None = None
     shape: CanaryShape = SHAPE
+    allowed_increase: float | None = None  # the policy's, unless overridden (as a MetricPolicy of the same name)
 
 
 _LOADED: dict[str, dict[str, MetricPolicy]] = {}
@@ -92,8 +101,10 @@ def _policy(source: str, name: str) -> MetricPolicy:
 
 
 def run_cell(cell: Cell) -> Rate:
-    return simulate(_policy(cell.source, cell.policy), cell.shape, cell.canaries, cell.seed,
-                    latency=cell.latency, errors=cell.errors)
+    policy = _policy(cell.source, cell.policy)
+    if cell.allowed_increase is not None:
+        policy = with_policy(policy, allowed_increase=cell.allowed_increase)
+    return simulate(policy, cell.shape, cell.canaries, cell.seed, latency=cell.latency, errors=cell.errors)
 
 
 class Runner:
@@ -189,14 +200,14 @@ def power(source: str, sizes: Sizes, run: Runner, shape: CanaryShape) -> list[st
         lines.append(f"| {rps:g} | {_power_cell(rate)} |")
     for name in ("http-latency-p95", "http-latency-p50"):
         lines += ["", f"1.3x latency (every request), `{name}`, pod spread 5%", "",
-                  "| req/s per pod | " + " | ".join(f"{p} pod(s) per side" for p in PODS) + " |",
-                  "|---|" + "---|" * len(PODS)]
+                  "| req/s per pod | " + " | ".join(f"{p} pod(s) per side" for p in POWER_PODS) + " |",
+                  "|---|" + "---|" * len(POWER_PODS)]
         cells = [Cell(source, name, sizes.power, seed=80_000 + 10 * r + pods,
                       latency=Latency(rps=rps, pods=pods, spread=0.05, ratio=1.3), shape=shape)
-                 for r, rps in enumerate(RPS) for pods in PODS]
+                 for r, rps in enumerate(RPS) for pods in POWER_PODS]
         rates = iter(run(cells))
         for rps in RPS:
-            lines.append(f"| {rps:g} | " + " | ".join(_power_cell(next(rates)) for _ in PODS) + " |")
+            lines.append(f"| {rps:g} | " + " | ".join(_power_cell(next(rates)) for _ in POWER_PODS) + " |")
     return lines
 
 
@@ -215,6 +226,46 @@ def control(source: str, sizes: Sizes, run: Runner, shape: CanaryShape) -> list[
         old, new = next(rates), next(rates)
         alpha = _policy(source, name).alpha
         lines.append(f"| `{name}` | {rps:g} | {pods} | {_flag(old, alpha)} | {_flag(new, alpha)} |")
+    return lines
+
+
+def traffic(source: str, sizes: Sizes, run: Runner, shape: CanaryShape) -> list[str]:
+    """A/A (false fails, paused) and power side by side for the traffic the targets need."""
+    p95, p50 = _policy(source, "http-latency-p95"), _policy(source, "http-latency-p50")
+    latency_rows = ([(p95.name, pods, "default", p95.allowed_increase) for pods in (3, 5, 10)]
+                    + [(p95.name, pods, "fine", tolerance) for tolerance in (p95.allowed_increase, 1.2)
+                       for pods in (3, 5)]
+                    + [(p50.name, pods, "default", p50.allowed_increase) for pods in (3, 5, 10)])
+    cells = [Cell(source, name, count, seed=100_000 + 100 * n + 10 * pods + regressed,
+                  latency=Latency(rps=5.0, pods=pods, spread=0.05, ratio=(1.3 if regressed else 1.0),
+                                  buckets=FINE_BUCKETS if buckets == "fine" else DEFAULT_BUCKETS), shape=shape,
+                  allowed_increase=tolerance)
+             for n, (name, pods, buckets, tolerance) in enumerate(latency_rows)
+             for regressed, count in ((0, sizes.null), (1, sizes.power))]
+    error_rows = [(500.0, 300), (1000.0, 300), (2000.0, 300), (200.0, 600), (500.0, 600)]
+    cells += [Cell(source, "http-error-rate", count, seed=110_000 + 10 * m + regressed,
+                   errors=Errors(service_rps=rps, ratio=(2.0 if regressed else 1.0)),
+                   shape=replace(shape, step_seconds=step))
+              for m, (rps, step) in enumerate(error_rows) for regressed, count in ((0, sizes.null), (1, sizes.power))]
+    rates = iter(run(cells))
+    lines = [f"Traffic: healthy canaries ({sizes.null} per cell: false fails, and paused after every extension) "
+             f"and regressed ones ({sizes.power} per cell: detected), % [Wilson 95%]; * below 95%", "",
+             "Latency: 5 req/s per pod, pod spread 5%, 5-minute steps; regression 1.3x; buckets: the simulator's "
+             "(client defaults) or fine (150 and 200 ms added)", "",
+             "| policy | allowedIncrease | pods per side | buckets | false fails | paused | 1.3x detected |",
+             "|---|---|---|---|---|---|---|"]
+    for name, pods, buckets, tolerance in latency_rows:
+        null, regressed = next(rates), next(rates)
+        alpha = _policy(source, name).alpha
+        lines.append(f"| `{name}` | {tolerance:g} | {pods} | {buckets} | {_flag(null, alpha)} | "
+                     f"{100 * null.paused / null.canaries:.1f}% | {_power_cell(regressed)} |")
+    lines += ["", "Error rate: `http-error-rate`, 1% baseline; regression 2x", "",
+              "| service req/s | step | false fails | paused | 2x detected |", "|---|---|---|---|---|"]
+    alpha = _policy(source, "http-error-rate").alpha
+    for rps, step in error_rows:
+        null, regressed = next(rates), next(rates)
+        lines.append(f"| {rps:g} | {step // 60} min | {_flag(null, alpha)} | "
+                     f"{100 * null.paused / null.canaries:.1f}% | {_power_cell(regressed)} |")
     return lines
 
 
@@ -249,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a few minutes on one core")
     parser.add_argument("--policies", default="policies/", help="a policy file or directory")
-    parser.add_argument("--only", choices=("null", "power", "discrete", "control"), action="append")
+    parser.add_argument("--only", choices=("null", "power", "discrete", "control", "traffic"), action="append")
     parser.add_argument("--jobs", type=int, default=1, help="processes (the tables do not depend on it)")
     parser.add_argument("--spending", choices=[f.value for f in SpendingFunction], default=SHAPE.spending.value,
                         help="alpha spending over the canary's looks (default: the controller's)")
@@ -267,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"{shape.spending.value} spending.")
     sections = {"null": lambda: false_fails(args.policies, sizes, spreads, run, shape),
                 "power": lambda: power(args.policies, sizes, run, shape), "discrete": lambda: discrete(sizes),
-                "control": lambda: control(args.policies, sizes, run, shape)}
+                "control": lambda: control(args.policies, sizes, run, shape),
+                "traffic": lambda: traffic(args.policies, sizes, run, shape)}
     for name in args.only or list(sections):
         print()
         print("\n".join(sections[name]()), flush=True)

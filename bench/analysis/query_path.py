@@ -5,7 +5,8 @@ What is simulated, and how it maps onto the controller:
 * **Pods.** Each side (canary, baseline) has ``pods`` pods serving ``rps`` requests per second each. Latencies
   are log-normal; each pod's median is the service's median times exp(N(0, spread)) (pod-to-pod spread: nodes,
   caches, noisy neighbours), drawn afresh for every pod of both sides; a regression multiplies the canary's.
-* **Scrapes.** Each pod's histogram (``http_request_duration_seconds_bucket``, the simulator's buckets) and
+* **Scrapes.** Each pod's histogram (``http_request_duration_seconds_bucket``; the simulator's buckets, which are
+  the Prometheus client libraries' defaults, unless ``Latency.buckets`` says otherwise) and
   request counters are scraped every second: requests of second i land in per-second bins (Poisson per bucket,
   which is exactly a Poisson number of requests split over the buckets).
 * **Queries.** The policy's real template is rendered (``render_queries``); a distribution query is a range
@@ -100,6 +101,11 @@ class Latency:
     median: float = 0.05
     sigma: float = 0.5
     ratio: float = 1.0  # canary latency / baseline latency (every request scaled)
+    buckets: tuple[float, ...] = DEFAULT_BUCKETS  # the histogram's finite upper bounds (seconds)
+
+    @property
+    def bounds(self) -> FloatArray:
+        return np.array([*self.buckets, math.inf])
 
 
 @dataclass(frozen=True)
@@ -129,13 +135,14 @@ _RENDERED: dict[tuple[object, ...], dict[str, str]] = {}
 
 def pod_bins(latency: Latency, median: float, seconds: int, rng: np.random.Generator) -> FloatArray:
     """Per-second, per-bucket request counts of one pod (non-cumulative buckets, last = +Inf)."""
-    edges = np.log(BOUNDS[:-1] / median) / latency.sigma
+    edges = np.log(latency.bounds[:-1] / median) / latency.sigma
     cdf = 0.5 * np.array([math.erfc(-z / math.sqrt(2.0)) for z in edges])
     p = np.diff(np.concatenate([[0.0], cdf, [1.0]]))
     return rng.poisson(latency.rps * p, size=(seconds, len(p))).astype(np.float64)
 
 
-def quantile_points(bins: FloatArray, times: NDArray[np.int64], window: int, q: float) -> FloatArray:
+def quantile_points(bins: FloatArray, times: NDArray[np.int64], window: int, q: float,
+                    bounds: FloatArray = BOUNDS) -> FloatArray:
     """histogram_quantile(q, rate(bucket[window])) of one pod at each time (seconds since the step started).
 
     A counter scraped at second t holds the requests of bins 1..t; rate over (t - w, t] sees the scrapes at
@@ -143,7 +150,7 @@ def quantile_points(bins: FloatArray, times: NDArray[np.int64], window: int, q: 
     cumulative = np.vstack([np.zeros((1, bins.shape[1])), np.cumsum(bins, axis=0)])  # row t: scrape at t
     first = np.clip(times - window + 1, 0, None)
     increase = cumulative[times] - cumulative[first]
-    return _quantile_rows(q, BOUNDS, np.cumsum(increase, axis=1))
+    return _quantile_rows(q, bounds, np.cumsum(increase, axis=1))
 
 
 def pod_medians(latency: Latency, rng: np.random.Generator) -> tuple[FloatArray, FloatArray]:
@@ -174,7 +181,7 @@ def _latency_step(query: str, latency: Latency, medians: tuple[FloatArray, Float
         def legacy(elapsed: int) -> tuple[Measurement, Measurement]:
             # Before issue 10: [step start, look] every max(1 s, window / 60), whatever the rate window.
             times = pre + np.unique(np.round(np.arange(0.0, elapsed + 1e-9, max(1.0, elapsed / 60))).astype(np.int64))
-            c, b = ([quantile_points(pod, times, window, q) for pod in side] for side in sides)
+            c, b = ([quantile_points(pod, times, window, q, latency.bounds) for pod in side] for side in sides)
             # Unlabelled, as the controller measured before issue 10: every point judged as independent.
             return Measurement.of(np.concatenate(c)), Measurement.of(np.concatenate(b))
         return legacy
@@ -183,7 +190,7 @@ def _latency_step(query: str, latency: Latency, medians: tuple[FloatArray, Float
     # simulated step shares this grid while step/60 stays under the range (asserted, not assumed).
     assert shape.interval >= window and grid.offset == grid.step == window, "simulated shape outside the grid"
     times = np.arange(window, shape.horizon + 1, window, dtype=np.int64)
-    points = [[quantile_points(pod, times, window, q) for pod in side] for side in sides]
+    points = [[quantile_points(pod, times, window, q, latency.bounds) for pod in side] for side in sides]
 
     def current(elapsed: int) -> tuple[Measurement, Measurement]:
         return _at(points[0], window, elapsed), _at(points[1], window, elapsed)
