@@ -8,8 +8,9 @@ error-rate policy of the library; a 2x error rate and a 1.3x latency are caught 
 states; doubled Poisson counts (0.2 -> 0.4, n = 300, the discrete case of issue 10) are detected at one look;
 the p95 policy holds healthy 3-pod canaries with 5% pod spread within alpha and catches a 1.3x p95 from 5 pods per
 side (the traffic docs/analysis.md states); the simulator's coarse 100-250 ms bucket amplifies pod spread in an
-interpolated p95 and finer buckets do not; the calibration command prints its tables.  Bounds are wide: these are
-small samples.
+interpolated p95 and finer buckets do not; the bench of ``test: quantile`` on pooled buckets judges real histograms
+(a 1.3x p95 without pod spread fails, a healthy one does not); the calibration command prints its tables.
+Bounds are wide: these are small samples.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 from bench.analysis.calibrate_query_path import FINE_BUCKETS, _detected, main
+from bench.analysis.quantile_pooled import failed
 from bench.analysis.query_path import BOUNDS, CanaryShape, Errors, Latency, pod_bins, quantile_points, simulate
 from canary.analysis import MetricPolicy, load_policies
 
@@ -101,6 +103,11 @@ def test_coarse_buckets_amplify_pod_spread_in_an_interpolated_p95() -> None:
     fine = _pod_mean_ratio(Latency(rps=20.0, buckets=FINE_BUCKETS), 1.05)
     assert coarse > 1.075  # a 5% slower pod reads about 9% slower in the 100-250 ms bucket
     assert 1.02 < fine < 1.075
+
+
+def test_the_pooled_quantile_bench_judges_the_simulated_histograms() -> None:
+    assert failed(Latency(rps=5.0, pods=3, ratio=1.3), 20, seed=2).rate >= 0.9  # 99.5% at 300 runs
+    assert failed(Latency(rps=5.0, pods=3), 20, seed=1).failed == 0
 
 
 def test_doubled_poisson_counts_are_detected() -> None:
