@@ -11,6 +11,8 @@ Tables (markdown, ready for docs/analysis.md):
 3. Detection of the discrete cases of issue 10 (one look, the offline judge's entry point).
 4. Traffic: what the targets need, and how often healthy canaries pause (Inconclusive after every extension)
    at more pods per side, with finer histogram buckets around the p95, at more service traffic or longer steps.
+5. Tolerance: ``http-latency-p95`` at 1.2x, 1.25x and 1.3x, healthy 3-pod canaries with pod spread against the
+   power for a 1.3x p95 (how the library's tolerance was chosen).
 
 Run: ``python -m bench.analysis.calibrate_query_path --quick`` (a few minutes on one core: small
 counts) or without ``--quick`` for the published precision (``--jobs N`` spreads the cells over N
@@ -269,6 +271,31 @@ def traffic(source: str, sizes: Sizes, run: Runner, shape: CanaryShape) -> list[
     return lines
 
 
+def tolerance(source: str, sizes: Sizes, run: Runner, shape: CanaryShape) -> list[str]:
+    """The p95 tolerance's trade-off: A/A at 3 pods per side with 5% spread against power at 3 and 5 pods."""
+    tolerances = (1.2, 1.25, 1.3)
+    cells = [Cell(source, "http-latency-p95", sizes.null, seed=120_000 + 100 * t + int(rps), shape=shape,
+                  latency=Latency(rps=rps, pods=3, spread=0.05), allowed_increase=tol)
+             for t, tol in enumerate(tolerances) for rps in RPS]
+    cells += [Cell(source, "http-latency-p95", sizes.power, seed=130_000 + 100 * t + pods, shape=shape,
+                   latency=Latency(rps=5.0, pods=pods, spread=0.05, ratio=1.3), allowed_increase=tol)
+              for t, tol in enumerate(tolerances) for pods in (3, 5)]
+    rates = run(cells)
+    null, detected = iter(rates[:3 * len(tolerances)]), iter(rates[3 * len(tolerances):])
+    alpha = _policy(source, "http-latency-p95").alpha
+    lines = [f"Tolerance of `http-latency-p95`: healthy canaries with 3 pods per side, pod spread 5% ({sizes.null} "
+             f"per cell: false fails), 1.3x slower ones at 5 req/s per pod ({sizes.power} per cell: detected); "
+             "% [Wilson 95%]", "",
+             "| allowedIncrease | " + " | ".join(f"false fails, {rps:g} req/s per pod" for rps in RPS)
+             + " | paused, 5 req/s | 1.3x detected, 3 pods | 1.3x detected, 5 pods |", "|---|" + "---|" * 6]
+    for tol in tolerances:
+        healthy = [next(null) for _ in RPS]
+        lines.append(f"| {tol:g} | " + " | ".join(_flag(r, alpha) for r in healthy)
+                     + f" | {100 * healthy[1].paused / healthy[1].canaries:.0f}% | "
+                     + " | ".join(_power_cell(next(detected)) for _ in range(2)) + " |")
+    return lines
+
+
 DISCRETE_POLICY = {"type": "distribution", "test": "mann-whitney", "queries": {"samples": "s"},
                    "allowedIncrease": 1.1, "confidence": 0.98, "minSamples": 50}
 
@@ -300,7 +327,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small counts: a few minutes on one core")
     parser.add_argument("--policies", default="policies/", help="a policy file or directory")
-    parser.add_argument("--only", choices=("null", "power", "discrete", "control", "traffic"), action="append")
+    parser.add_argument("--only", choices=("null", "power", "discrete", "control", "traffic", "tolerance"),
+                        action="append")
     parser.add_argument("--jobs", type=int, default=1, help="processes (the tables do not depend on it)")
     parser.add_argument("--spending", choices=[f.value for f in SpendingFunction], default=SHAPE.spending.value,
                         help="alpha spending over the canary's looks (default: the controller's)")
@@ -319,7 +347,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     sections = {"null": lambda: false_fails(args.policies, sizes, spreads, run, shape),
                 "power": lambda: power(args.policies, sizes, run, shape), "discrete": lambda: discrete(sizes),
                 "control": lambda: control(args.policies, sizes, run, shape),
-                "traffic": lambda: traffic(args.policies, sizes, run, shape)}
+                "traffic": lambda: traffic(args.policies, sizes, run, shape),
+                "tolerance": lambda: tolerance(args.policies, sizes, run, shape)}
     for name in args.only or list(sections):
         print()
         print("\n".join(sections[name]()), flush=True)

@@ -123,10 +123,11 @@ def test_the_calibration_prints_markdown_tables(capsys: pytest.CaptureFixture[st
     assert "quick mode" in out
 
 
-def test_the_traffic_table_lists_pods_buckets_and_service_traffic(capsys: pytest.CaptureFixture[str]) -> None:
-    main(["--quick", "--only", "traffic", "--canaries", "2", "--policies", "policies/http.yaml"])
+def test_the_traffic_and_tolerance_tables_list_what_they_vary(capsys: pytest.CaptureFixture[str]) -> None:
+    main(["--quick", "--only", "traffic", "--only", "tolerance", "--canaries", "2", "--policies", "policies/http.yaml"])
     out = capsys.readouterr().out
     assert "| policy | allowedIncrease | pods per side | buckets | false fails | paused | 1.3x detected |" in out
     assert "| `http-latency-p95` | 1.25 | 5 | default |" in out
     assert "| `http-latency-p95` | 1.2 | 3 | fine |" in out
     assert "| 2000 | 5 min |" in out
+    assert "| 1.2 | " in out and "| 1.3 | " in out and "1.3x detected, 5 pods |" in out
