@@ -205,11 +205,17 @@ def _pods_text(evidence: MetricEvidence) -> str:
     return f"; {counts}: the pod is the unit (clustered rank-sum test, pod-robust variance of the means)"
 
 
+SMALLEST_BOUND_LEVEL = 1e-12
+
+
 def _decide_statistical(
     evidence: MetricEvidence, adjusted: float, alpha: float
 ) -> tuple[Verdict, Classification, str, Interval | None, Bounds]:
     policy = evidence.policy
-    one_sided = side_alpha(policy.direction, alpha)
+    # The intervals and bounds are at the look's one-sided level, floored where it underflows: O'Brien-Fleming-type
+    # spending gives a canary's first looks about 1e-20, and an interval at confidence 1 - 2e-20 == 1.0 does not
+    # exist.  The test itself still compares with the look's alpha.
+    one_sided = max(side_alpha(policy.direction, alpha), SMALLEST_BOUND_LEVEL)
     interval = decision_interval(evidence, 1.0 - 2.0 * one_sided)
     bounds = effect_bounds(evidence, one_sided)
     side = significant_side(evidence)

@@ -5,16 +5,20 @@ over weight steps of ceil(duration / interval)), so the alphas of every look of 
 and any number of extension looks, add up to at most the policy's alpha; a canary with a single planned look
 keeps the reserve for its extensions instead of spending alpha at look 1 and again afterwards; the controller's
 domain numbers looks from the spec and status alone (the same look after a restart) and continues the count
-across steps; ``Look()`` (the offline judge) still tests at the full alpha.
+across steps; ``Look()`` (the offline judge) still tests at the full alpha; a look whose alpha underflows
+(O'Brien-Fleming-type spending's first look, about 1e-20) is judged without error and fails nothing that small
+a level would not.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
-from canary.analysis import Look
+from canary.analysis import Look, Measurement, MetricPolicy, Observation, evaluate_metric, judge_metric, parse_policy
+from canary.analysis import Verdict as MetricVerdict
 from canary.analysis.sequential import CanaryLooks, SpendingFunction
 from canary.domain.actions import RunAnalysis
 from canary.domain.verdicts import canary_looks
@@ -127,3 +131,25 @@ def test_a_look_is_derived_from_spec_and_status_alone() -> None:
     for run in runs:
         elapsed = (run.until - run.since).total_seconds()
         assert run.look == budget.look_at(run.step, elapsed, parsed.analysis.interval)
+
+
+def _policy(spec: dict[str, object]) -> MetricPolicy:
+    return parse_policy({"apiVersion": "rudder.dev/v1alpha1", "kind": "ClusterMetricPolicy",
+                         "metadata": {"name": "tiny-alpha"}, "spec": spec})
+
+
+def test_a_look_whose_alpha_underflows_is_judged() -> None:
+    look = CanaryLooks.of([300.0] * 3, 60.0, SpendingFunction.OBRIEN_FLEMING).look(0, 1)
+    assert 0.0 < look.alpha(ALPHA) < 1e-15  # 1 - 2 alpha == 1.0 in floating point
+    rng = np.random.default_rng(3)
+    latency = _policy({"type": "distribution", "test": "mann-whitney", "queries": {"samples": "s"},
+                       "minSamples": 10})
+    slower = evaluate_metric(latency, Observation.of(samples=Measurement.of(1.5 * rng.lognormal(0.0, 0.5, 200))),
+                             Observation.of(samples=Measurement.of(rng.lognormal(0.0, 0.5, 200))))
+    result = judge_metric(slower, look)
+    assert result.verdict is MetricVerdict.INCONCLUSIVE  # p of about 1e-12 is not below 1e-20
+    assert result.to_dict()["intervalConfidence"] < 1.0
+    errors = _policy({"type": "ratio", "test": "proportion", "queries": {"errors": "e", "total": "t"}})
+    same = evaluate_metric(errors, Observation.of(errors=Measurement.of([10.0]), total=Measurement.of([1000.0])),
+                           Observation.of(errors=Measurement.of([10.0]), total=Measurement.of([1000.0])))
+    assert judge_metric(same, look).verdict is not MetricVerdict.ERROR
