@@ -28,7 +28,7 @@ from kubernetes import watch
 from bench.scale.cluster import REPO, Bench, wait_until
 from bench.scale.looks import CanaryResult, LookLog, histogram_mean
 from bench.scale.process import Controller, Variant, free_port
-from bench.scale.run import GROUP, PLURAL, VERSION, Options, release, uninstall_namespace
+from bench.scale.run import CLEANUP_GRACE, GROUP, PLURAL, VERSION, Options, release, uninstall_namespace
 from simulator import ProfileSet, Simulator
 from simulator.profiles import Profile
 
@@ -183,7 +183,7 @@ def measure_canaries(bench: Bench, variant: Variant, copts: CanaryOptions, *, op
                                log_path=opts.out_dir / f"controller-{variant.name}-canary.log")
         stack.callback(ctl.stop)
         # The namespace goes while the controller is still up (its objects hold the controller's finalizers).
-        stack.callback(lambda: bench.delete_namespace(namespace, timeout=opts.uninstall_timeout))
+        stack.callback(lambda: bench.delete_namespace(namespace, timeout=CLEANUP_GRACE))
         webs = [f"web{i:03d}" for i in range(copts.canaries)]
         total = copts.releases + len(webs)
         log(f"{tag} creating {copts.releases} Releases and {len(webs)} web Releases")

@@ -60,6 +60,9 @@ def release(name: str, **values: Any) -> dict[str, Any]:
             "spec": {"chart": {"templates": TEMPLATES, "values": {"greeting": "hello", **values}}}}
 
 
+CLEANUP_GRACE = 120.0
+
+
 @dataclass(frozen=True)
 class Options:
     idle_window: float = 60.0
@@ -84,9 +87,10 @@ def measure(bench: Bench, variant: Variant, n: int, *, opts: Options, log: Any =
         return _measure(bench, ctl, namespace, n, opts=opts, log=log)
     finally:
         # The namespace goes while the controller is still up: its Releases hold the controller's finalizer.
-        # (Normally it is gone already: uninstalling it is the last measurement.)
+        # (Normally it is gone already: uninstalling it is the last measurement; if it got stuck, or the run
+        # failed, its finalizers are released after a grace time so that the next run starts clean.)
         try:
-            bench.delete_namespace(namespace, timeout=opts.uninstall_timeout)
+            bench.delete_namespace(namespace, timeout=CLEANUP_GRACE)
         finally:
             ctl.stop()
 
