@@ -73,6 +73,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                                         "policies are only created when missing; the bench's identities are removed)")
     p.add_argument("--out", type=Path, default=REPO / "out" / "bench", help="logs, kubeconfigs and results.json")
     args = p.parse_args(argv)
+    args.out = args.out.resolve()  # controllers of other trees run from their own directory
     if args.quick:
         for key, value in QUICK.items():
             if key == "releases" and args.releases:

@@ -171,11 +171,13 @@ def _ready_count(bench: Bench, namespace: str) -> int:
 def measure_canaries(bench: Bench, variant: Variant, copts: CanaryOptions, *, opts: Options, log: Any) -> CanaryResult:
     namespace = f"bench-{variant.name}-canary"
     tag = f"[{variant.name} canaries={copts.canaries} on N={copts.releases}]"
-    bench.ensure_namespace(namespace)
     bench.install_policies()
     kubeconfig = bench.variant_identity(variant.name, opts.out_dir)
     prom_port = free_port()
+    bench.ensure_namespace(namespace)
     with ExitStack() as stack:
+        # Whatever fails, the namespace goes (last: its finalizers are released if the controller is gone).
+        stack.callback(lambda: bench.delete_namespace(namespace, timeout=CLEANUP_GRACE))
         targets = stack.enter_context(prometheus(opts.out_dir, prom_port))
         ctl = Controller.start(variant, kubeconfig=kubeconfig, namespace=namespace, cwd=REPO,
                                controllers="release,canary",

@@ -79,11 +79,12 @@ def _ready(item: dict[str, Any]) -> bool:
 
 def measure(bench: Bench, variant: Variant, n: int, *, opts: Options, log: Any = print) -> Result:
     namespace = f"bench-{variant.name}-{n}"
-    bench.ensure_namespace(namespace)
     kubeconfig = bench.variant_identity(variant.name, opts.out_dir)
-    ctl = Controller.start(variant, kubeconfig=kubeconfig, namespace=namespace, cwd=REPO, controllers="release",
-                           log_path=opts.out_dir / f"controller-{variant.name}-{n}.log")
+    bench.ensure_namespace(namespace)
+    ctl: Controller | None = None
     try:
+        ctl = Controller.start(variant, kubeconfig=kubeconfig, namespace=namespace, cwd=REPO, controllers="release",
+                               log_path=opts.out_dir / f"controller-{variant.name}-{n}.log")
         return _measure(bench, ctl, namespace, n, opts=opts, log=log)
     finally:
         # The namespace goes while the controller is still up: its Releases hold the controller's finalizer.
@@ -92,7 +93,8 @@ def measure(bench: Bench, variant: Variant, n: int, *, opts: Options, log: Any =
         try:
             bench.delete_namespace(namespace, timeout=CLEANUP_GRACE)
         finally:
-            ctl.stop()
+            if ctl is not None:
+                ctl.stop()
 
 
 def uninstall_namespace(bench: Bench, namespace: str, *, opts: Options, log: Any) -> tuple[float | None, int]:
