@@ -69,8 +69,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--uninstall-timeout", type=float, default=1800.0)
     p.add_argument("--cluster", default="bench", help="RUDDER_CLUSTER of the benchmark's own cluster")
     p.add_argument("--keep-cluster", action="store_true", help="leave the cluster running afterwards")
-    p.add_argument("--kubeconfig", help="use this running cluster instead (nothing is started or stopped; CRDs and "
-                                        "policies are only created when missing; the bench's identities are removed)")
+    p.add_argument("--kubeconfig", help="use this running cluster instead (nothing is started or stopped; CRDs "
+                                        "are only created when missing; the bench's identities are removed at the end)")
     p.add_argument("--out", type=Path, default=REPO / "out" / "bench", help="logs, kubeconfigs and results.json")
     args = p.parse_args(argv)
     args.out = args.out.resolve()  # controllers of other trees run from their own directory

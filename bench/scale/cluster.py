@@ -63,7 +63,7 @@ def cluster_down(name: str) -> None:
 class Bench:
     """Admin access to the benchmark cluster (the harness's own requests are not counted).
 
-    `shared`: a cluster the benchmark did not start (`--kubeconfig`): CRDs and policies are only created when
+    `shared`: a cluster the benchmark did not start (`--kubeconfig`): CRDs are only created when
     missing (never taken over), and `forget_identities` removes what `variant_identity` created."""
 
     kubeconfig: str
@@ -101,12 +101,6 @@ class Bench:
                 if exc.status != 404:
                     raise
         self.apply(body)
-
-    def install_policies(self) -> None:
-        """The HTTP metric-policy library (the canary scenario's analysis uses http-error-rate)."""
-        for doc in yaml.safe_load_all((REPO / "policies" / "http.yaml").read_text()):
-            if doc:
-                self.install(doc)
 
     def install_crds(self) -> None:
         ext = client.ApiextensionsV1Api(self.api)
