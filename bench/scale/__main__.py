@@ -102,7 +102,7 @@ def header(args: argparse.Namespace, command: str, started: float, load_before: 
     lines.append(f"- Idle window: {args.idle_window:.0f} s, {args.settle:.0f} s after all Ready")
     if args.canaries:
         lines.append(f"- Canaries: {args.canaries} on {args.canary_releases} Releases, replicas router, 3 steps of "
-                     f"{args.canary_step:g} s, a look every {args.canary_interval:g} s (http-error-rate, real "
+                     f"{args.canary_step:g} s, a look every {args.canary_interval:g} s (bench-error-rate, real "
                      f"Prometheus), {args.canary_rps:g} simulated req/s per Service")
     # The machine may be shared: its load says how far the figures are from an idle machine's.
     load_after = Path("/proc/loadavg").read_text().split()[:3]
