@@ -1,16 +1,19 @@
 """The scale benchmark's pure parts: when 50/90/100% of the Releases were Ready, the MTTP table and the
 ratio table (a namespace stuck on uninstall shows as stuck), a variant's command line and the scenario's flags
-added to it, `--ref NAME=GITREF` parsing, and counting one controller's requests from the API server's
-Priority-and-Fairness metric."""
+added to it, `--ref NAME=GITREF` parsing and resolving (the working tree, or a clear error for an unknown
+commit), and counting one controller's requests from the API server's Priority-and-Fairness metric."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from bench.scale.cluster import parse_dispatched, parse_dry_runs
 from bench.scale.process import Variant
-from bench.scale.refs import parse_ref
+from bench.scale.refs import parse_ref, resolve
 from bench.scale.report import Result, duration, ratio_table, table, time_to_fraction
+from tests.unit.deploy.manifests import REPO
 
 
 def result(variant: str, ready_100: float | None, idle_requests: float = 600.0) -> Result:
@@ -107,3 +110,11 @@ def test_a_ref_is_a_name_and_a_git_ref() -> None:
     for bad in ("72a952e", "Base=main", "x="):
         with pytest.raises(ValueError, match=r"--ref"):
             parse_ref(bad)
+
+
+def test_refs_resolve_to_the_working_tree_or_refuse_an_unknown_commit(tmp_path: Path) -> None:
+    current = resolve(REPO, "current=WORKTREE", tmp_path)
+    assert current.cwd == REPO and current.source.startswith("working tree at ")
+    with pytest.raises(ValueError, match=r"'no-such-ref-zz9' is not a commit"):
+        resolve(REPO, "old=no-such-ref-zz9", tmp_path)
+    assert list(tmp_path.iterdir()) == [], "nothing exported for a ref that does not exist"
