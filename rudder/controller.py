@@ -7,7 +7,7 @@
                       [--history-key-file PATH | --history-key-secret NS/NAME] [--accept-unsigned-history]
                       [--prometheus-url URL] [--prometheus-allow ENTRY ...]
                       [--render-timeout SECONDS] [--render-memory MIB] [--render-output MIB]
-                      [--shard SELECTOR]
+                      [--shard SELECTOR] [--kube-qps 50] [--kube-burst 100]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.
@@ -38,6 +38,8 @@ import kopf
 from prometheus_client import start_http_server
 
 from rudder.domain.history_auth import HistoryKeyError
+from rudder.kube.client import set_politeness
+from rudder.kube.throttle import DEFAULT_BURST, DEFAULT_QPS
 from rudder.render.isolation import start_workers
 from rudder.render.limits import MIB, RenderLimits, limits_from_environment, set_default_limits
 from rudder.sharding import SHARD_LABEL, ShardError, finalizer, parse_shard
@@ -64,6 +66,8 @@ class ControllerConfig:
     allow_cluster_scoped: frozenset[str] = field(default_factory=frozenset)
     resync_seconds: float = 5.0
     kubeconfig: str | None = None
+    kube_qps: float = DEFAULT_QPS  # client-side rate limit of the controller's own API requests
+    kube_burst: int = DEFAULT_BURST
     history_key_file: str | None = None
     history_key_secret: str | None = None
     accept_unsigned_history: bool = False
@@ -93,6 +97,21 @@ def _priority(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer nor 'auto': {text!r}") from None
 
 
+def _number(kind: type[float] | type[int], least: float) -> Any:
+    """An argparse type: a finite number of `kind`, at least `least`."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not least <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"must be at least {least}: {text!r}")
+        return value
+
+    return parse
+
+
 def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p = argparse.ArgumentParser(prog="rudder-controller", description=__doc__.split("\n\n")[0])
     p.add_argument("--controllers", default=",".join(CONTROLLERS),
@@ -119,6 +138,13 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "5")),
                    help="seconds between level-triggered resyncs of each object")
     p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
+    p.add_argument("--kube-qps", type=_number(float, 0), metavar="N",
+                   default=os.environ.get("RUDDER_KUBE_QPS", str(DEFAULT_QPS)),
+                   help=f"API requests per second the controller's client may send (0: unlimited; default "
+                        f"{DEFAULT_QPS:g}, env RUDDER_KUBE_QPS); kopf's own watches and patches are not counted")
+    p.add_argument("--kube-burst", type=_number(int, 1), metavar="N",
+                   default=os.environ.get("RUDDER_KUBE_BURST", str(DEFAULT_BURST)),
+                   help=f"the most requests it may send in one burst (default {DEFAULT_BURST}, env RUDDER_KUBE_BURST)")
     key = p.add_mutually_exclusive_group()
     key.add_argument("--history-key-file", metavar="PATH", default=os.environ.get("RUDDER_HISTORY_KEY_FILE"),
                      help="file holding the key that signs ReleaseHistories (created when missing); "
@@ -178,6 +204,8 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         allow_cluster_scoped=frozenset(args.allow_cluster_scoped),
         resync_seconds=args.resync,
         kubeconfig=args.kubeconfig,
+        kube_qps=args.kube_qps,
+        kube_burst=args.kube_burst,
         history_key_file=args.history_key_file,
         history_key_secret=args.history_key_secret,
         accept_unsigned_history=args.accept_unsigned_history,
@@ -226,6 +254,10 @@ def configure(settings: kopf.OperatorSettings, cfg: ControllerConfig) -> None:
     settings.scanning.disabled = bool(cfg.namespaces) and all(
         _EXACT_NAMESPACE.fullmatch(ns) for ns in cfg.namespaces)
     settings.execution.max_workers = 8
+    # kopf's own requests (watches, finalizer and progress patches): it already retries 429s after at least
+    # their Retry-After (networking.error_backoffs); a hung request must not hold a handler for its default 5 min.
+    settings.networking.request_timeout = 60
+    settings.networking.connect_timeout = 5
 
 
 def serve_terminating_namespaces() -> None:
@@ -246,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if cfg.kubeconfig:
         os.environ["KUBECONFIG"] = cfg.kubeconfig
     set_default_limits(cfg.render_limits)
+    set_politeness(cfg.kube_qps, cfg.kube_burst)
     start_workers()  # the render worker hosts start before any thread does
     if cfg.metrics_port:
         start_http_server(cfg.metrics_port)

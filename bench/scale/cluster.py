@@ -61,16 +61,20 @@ def cluster_down(name: str) -> None:
 
 @dataclass
 class Bench:
-    """Admin access to the benchmark cluster (the harness's own requests are not counted)."""
+    """Admin access to the benchmark cluster (the harness's own requests are not counted).
+
+    `shared`: a cluster the benchmark did not start (`--kubeconfig`): CRDs are only created when
+    missing (never taken over), and `forget_identities` removes what `variant_identity` created."""
 
     kubeconfig: str
     api: client.ApiClient
+    shared: bool = False
 
     @classmethod
-    def connect(cls, kubeconfig: str) -> Bench:
+    def connect(cls, kubeconfig: str, *, shared: bool = False) -> Bench:
         api = config.new_client_from_config(config_file=kubeconfig)
-        api.configuration.connection_pool_maxsize = 16
-        return cls(kubeconfig, api)
+        api.configuration.connection_pool_maxsize = 32
+        return cls(kubeconfig, api, shared)
 
     @property
     def core(self) -> client.CoreV1Api:
@@ -86,13 +90,25 @@ class Bench:
             body=body, name=body["metadata"]["name"], namespace=body["metadata"].get("namespace"),
             field_manager=FIELD_MANAGER, force_conflicts=True)
 
+    def install(self, body: dict[str, Any]) -> None:
+        """Apply `body`; on a shared cluster only create it when missing."""
+        if self.shared:
+            resource = dynamic.DynamicClient(self.api).resources.get(api_version=body["apiVersion"], kind=body["kind"])
+            try:
+                resource.get(name=body["metadata"]["name"])
+                return
+            except ApiException as exc:
+                if exc.status != 404:
+                    raise
+        self.apply(body)
+
     def install_crds(self) -> None:
         ext = client.ApiextensionsV1Api(self.api)
         names = []
         for path in sorted((REPO / "crds").glob("*.yaml")):
             for doc in yaml.safe_load_all(path.read_text()):
                 if doc and doc.get("kind") == "CustomResourceDefinition":
-                    self.apply(doc)
+                    self.install(doc)
                     names.append(doc["metadata"]["name"])
 
         def established() -> bool:
@@ -111,6 +127,24 @@ class Bench:
         wait_until(lambda: self.core.read_namespaced_service_account("default", name), timeout=60,
                    what=f"default ServiceAccount in {name}")
 
+    def namespace_gone(self, name: str) -> bool:
+        try:
+            self.core.read_namespace(name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return True
+            raise
+        return False
+
+    def finalized_objects(self, namespace: str) -> list[str]:
+        """`Kind/name` of the Releases and CanaryReleases in `namespace` that still carry finalizers."""
+        held = []
+        for plural in ("releases", "canaryreleases"):
+            for item in self.custom.list_namespaced_custom_object("rudder.dev", "v1alpha1", namespace, plural)["items"]:
+                if item["metadata"].get("finalizers"):
+                    held.append(f"{item['kind']}/{item['metadata']['name']}")
+        return held
+
     def delete_namespace(self, name: str, timeout: float = 300) -> None:
         try:
             self.core.delete_namespace(name)
@@ -119,22 +153,18 @@ class Bench:
                 raise
 
         def gone() -> bool:
-            try:
-                self.core.read_namespace(name)
-            except ApiException as exc:
-                return bool(exc.status == 404)
-            return False
+            return self.namespace_gone(name)
 
         try:
             wait_until(gone, timeout=timeout, what=f"namespace {name} to go")
         except TimeoutError:
             # The controller could not finish its finalizers (it failed or was stopped): release them so
             # the next run starts clean, then wait for the namespace controller.
-            for item in self.custom.list_namespaced_custom_object(
-                    "rudder.dev", "v1alpha1", name, "releases")["items"]:
-                self.custom.patch_namespaced_custom_object(
-                    "rudder.dev", "v1alpha1", name, "releases", item["metadata"]["name"],
-                    {"metadata": {"finalizers": None}})
+            for plural in ("canaryreleases", "releases"):
+                for item in self.custom.list_namespaced_custom_object("rudder.dev", "v1alpha1", name, plural)["items"]:
+                    self.custom.patch_namespaced_custom_object(
+                        "rudder.dev", "v1alpha1", name, plural, item["metadata"]["name"],
+                        {"metadata": {"finalizers": None}})
             wait_until(gone, timeout=60, what=f"namespace {name} to go once its finalizers were dropped")
 
     def variant_identity(self, variant: str, out_dir: Path) -> str:
@@ -177,6 +207,16 @@ class Bench:
         path.chmod(0o600)
         return str(path)
 
+    def forget_identities(self, variants: list[str]) -> None:
+        """Remove the variants' FlowSchemas, ClusterRoleBindings and the identity namespace (a shared cluster)."""
+        flow = client.FlowcontrolApiserverV1Api(self.api)
+        rbac = client.RbacAuthorizationV1Api(self.api)
+        for variant in variants:
+            for kind in ("read", "write"):
+                _unless_missing(flow.delete_flow_schema, flow_schema(variant, kind))
+            _unless_missing(rbac.delete_cluster_role_binding, f"rudder-bench-{variant}")
+        self.delete_namespace(IDENTITY_NAMESPACE, timeout=120)
+
     def dispatched(self, variant: str) -> dict[str, float]:
         """The API server's count of `variant`'s requests so far: {"read": n, "write": n, "dry_run": n} (dry-run
         requests of any client: on the benchmark's cluster only the controller under test sends them)."""
@@ -187,6 +227,14 @@ class Bench:
         # Dry-run requests are writes to APF but persist nothing; only the controllers under test send them.
         counts["dry_run"] = parse_dry_runs(text)
         return counts
+
+
+def _unless_missing(delete: Any, name: str) -> None:
+    try:
+        delete(name)
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
 
 
 def flow_schema(variant: str, kind: str) -> str:

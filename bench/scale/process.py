@@ -17,21 +17,36 @@ _NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,30}[a-z0-9])?")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+def variant_name(name: str, where: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"{where}: NAME must be a lower-case DNS label of at most 32 characters")
+    return name
+
+
 @dataclass(frozen=True)
 class Variant:
-    """`NAME=COMMAND`: a controller command line the harness extends with `--namespace NS --standalone
-    --metrics-port P --health-port P` and runs with KUBECONFIG set to the variant's own identity. To run
-    another checkout, use `env -C /path/to/checkout python -m rudder.controller ...`."""
+    """A controller command line the harness extends with the scenario's `--controllers ...` (unless the command
+    names them), `--namespace NS --standalone --metrics-port P --health-port P`, and runs from `cwd` (default: the
+    repository) with KUBECONFIG set to the variant's own identity. `--variant NAME=COMMAND` gives one directly;
+    `--ref NAME=GITREF` (bench/scale/refs.py) runs the controller of a commit."""
 
     name: str
     command: tuple[str, ...]
+    cwd: Path | None = None
+    source: str = ""
 
     @classmethod
     def parse(cls, text: str) -> Variant:
         name, sep, command = text.partition("=")
         if not sep or not _NAME.fullmatch(name) or not command.strip():
             raise ValueError(f"--variant {text!r}: expected NAME=COMMAND with NAME a lower-case DNS label")
-        return cls(name, tuple(shlex.split(command)))
+        return cls(name, tuple(shlex.split(command)), source="command line")
+
+    def command_for(self, controllers: str, extra: tuple[str, ...] = ()) -> list[str]:
+        """The command line of one scenario: its controllers (unless the variant's command names them) and
+        extra flags."""
+        chosen = [] if "--controllers" in self.command else ["--controllers", controllers]
+        return [*self.command, *chosen, *extra]
 
 
 def free_port() -> int:
@@ -97,14 +112,15 @@ class Controller:
     metrics_port: int = 0
 
     @classmethod
-    def start(cls, variant: Variant, *, kubeconfig: str, namespace: str, log_path: Path, cwd: Path) -> Controller:
+    def start(cls, variant: Variant, *, kubeconfig: str, namespace: str, log_path: Path, cwd: Path,
+              controllers: str = "release", extra: tuple[str, ...] = ()) -> Controller:
         metrics_port, health_port = free_port(), free_port()
-        cmd = [*variant.command, "--namespace", namespace, "--standalone",
+        cmd = [*variant.command_for(controllers, extra), "--namespace", namespace, "--standalone",
                "--metrics-port", str(metrics_port), "--health-port", str(health_port)]
         env = {**os.environ, "KUBECONFIG": kubeconfig, "PYTHONUNBUFFERED": "1"}
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("wb") as out:
-            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(cmd, cwd=variant.cwd or cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
         ctl = cls(variant, proc, health_port, log_path, metrics_port)
         deadline = time.monotonic() + 120
         while not ctl.healthy():
@@ -123,14 +139,18 @@ class Controller:
         except OSError:
             return False
 
+    def metrics_text(self) -> str:
+        """The controller's /metrics page ("" when it does not answer)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
+                return str(r.read().decode())
+        except OSError:
+            return ""
+
     def own_writes(self) -> dict[str, float]:
         """The controller's own count of its writes (`rudder_api_write_requests_total`) by `verb kind`, where the
         variant exports it; empty otherwise. For diagnosis: the API server's count is the measurement."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as r:
-                text = r.read().decode()
-        except OSError:
-            return {}
+        text = self.metrics_text()
         counts: dict[str, float] = {}
         for m in re.finditer(r'^rudder_api_write_requests_total\{([^}]*)\} (\S+)$', text, re.MULTILINE):
             labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))

@@ -25,6 +25,7 @@ class Result:
     uninstall_seconds: float | None
     cpu_seconds_total: float
     idle_dry_runs: float = 0.0
+    uninstall_leftovers: int = 0  # objects still holding the namespace when uninstalling timed out
 
     @property
     def idle_requests_per_second(self) -> float:
@@ -67,11 +68,18 @@ def table(results: Sequence[Result]) -> str:
             f"| {duration(r.ready_100)} | {r.peak_rss_mib:.0f} MiB | {r.cpu_seconds_install:.1f} s "
             f"| {r.idle_requests_per_second:.1f} | {r.idle_requests_per_release:.3f} "
             f"| {100 * r.idle_cpu_share:.1f}% of a core | {r.idle_writes:.0f} ({r.idle_dry_runs:.0f} dry-run) "
-            f"| {duration(r.uninstall_seconds)} |")
+            f"| {uninstalled(r.uninstall_seconds, r.uninstall_leftovers)} |")
     return "\n".join(rows)
 
 
-def _ratio(a: float | None, b: float | None) -> str:
+def uninstalled(seconds: float | None, leftovers: int) -> str:
+    """The uninstall time, or that the namespace got stuck (and on how many objects)."""
+    if seconds is None:
+        return f"stuck ({leftovers} objects left)" if leftovers else "stuck"
+    return duration(seconds)
+
+
+def ratio(a: float | None, b: float | None) -> str:
     if a is None or b is None or b == 0:
         return "-"
     return f"{a / b:.2f}x"
@@ -82,15 +90,16 @@ def ratio_table(results: Sequence[Result]) -> str:
     base: dict[int, Result] = {}
     for r in results:
         base.setdefault(r.releases, r)
-    rows = ["| Releases | Variant / baseline | 100% Ready | Peak RSS | CPU (install) | Idle API req/s "
-            "| Idle CPU | Uninstall all |", "|" + "---|" * 8]
+    rows = ["| Releases | Variant / baseline | 50% Ready | 90% Ready | 100% Ready | Peak RSS | CPU (install) "
+            "| Idle API req/s | Idle CPU | Uninstall all |", "|" + "---|" * 10]
     for r in results:
         b = base[r.releases]
         if r is b:
             continue
         rows.append(
-            f"| {r.releases} | {r.variant} / {b.variant} | {_ratio(r.ready_100, b.ready_100)} "
-            f"| {_ratio(r.peak_rss_mib, b.peak_rss_mib)} | {_ratio(r.cpu_seconds_install, b.cpu_seconds_install)} "
-            f"| {_ratio(r.idle_requests_per_second, b.idle_requests_per_second)} "
-            f"| {_ratio(r.idle_cpu_share, b.idle_cpu_share)} | {_ratio(r.uninstall_seconds, b.uninstall_seconds)} |")
+            f"| {r.releases} | {r.variant} / {b.variant} | {ratio(r.ready_50, b.ready_50)} "
+            f"| {ratio(r.ready_90, b.ready_90)} | {ratio(r.ready_100, b.ready_100)} "
+            f"| {ratio(r.peak_rss_mib, b.peak_rss_mib)} | {ratio(r.cpu_seconds_install, b.cpu_seconds_install)} "
+            f"| {ratio(r.idle_requests_per_second, b.idle_requests_per_second)} "
+            f"| {ratio(r.idle_cpu_share, b.idle_cpu_share)} | {ratio(r.uninstall_seconds, b.uninstall_seconds)} |")
     return "\n".join(rows) if len(rows) > 2 else ""

@@ -14,7 +14,8 @@ from bench.scale.report import Result, time_to_fraction
 
 GROUP, VERSION, PLURAL = "rudder.dev", "v1alpha1", "releases"
 
-# The benchmark chart: one ConfigMap, one 1-replica Deployment, one headless Service.
+# The benchmark chart: one ConfigMap, one 1-replica Deployment, one headless Service. (The canary scenario's
+# web Releases set the values `replicas` and `tag`.)
 TEMPLATES = {
     "configmap.yaml": """\
 apiVersion: v1
@@ -30,7 +31,7 @@ kind: Deployment
 metadata:
   name: {{ release.name }}
 spec:
-  replicas: 1
+  replicas: {{ values.replicas | default(1) }}
   selector:
     matchLabels: {app: {{ release.name }}}
   template:
@@ -39,7 +40,7 @@ spec:
     spec:
       containers:
         - name: app
-          image: registry.k8s.io/pause:3.10
+          image: "registry.k8s.io/pause:{{ values.tag | default("3.10") }}"
 """,
     "service.yaml": """\
 apiVersion: v1
@@ -54,9 +55,12 @@ spec:
 }
 
 
-def release(name: str) -> dict[str, Any]:
+def release(name: str, **values: Any) -> dict[str, Any]:
     return {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Release", "metadata": {"name": name},
-            "spec": {"chart": {"templates": TEMPLATES, "values": {"greeting": "hello"}}}}
+            "spec": {"chart": {"templates": TEMPLATES, "values": {"greeting": "hello", **values}}}}
+
+
+CLEANUP_GRACE = 120.0
 
 
 @dataclass(frozen=True)
@@ -75,18 +79,38 @@ def _ready(item: dict[str, Any]) -> bool:
 
 def measure(bench: Bench, variant: Variant, n: int, *, opts: Options, log: Any = print) -> Result:
     namespace = f"bench-{variant.name}-{n}"
-    bench.ensure_namespace(namespace)
     kubeconfig = bench.variant_identity(variant.name, opts.out_dir)
-    ctl = Controller.start(variant, kubeconfig=kubeconfig, namespace=namespace, cwd=REPO,
-                           log_path=opts.out_dir / f"controller-{variant.name}-{n}.log")
+    bench.ensure_namespace(namespace)
+    ctl: Controller | None = None
     try:
+        ctl = Controller.start(variant, kubeconfig=kubeconfig, namespace=namespace, cwd=REPO, controllers="release",
+                               log_path=opts.out_dir / f"controller-{variant.name}-{n}.log")
         return _measure(bench, ctl, namespace, n, opts=opts, log=log)
     finally:
         # The namespace goes while the controller is still up: its Releases hold the controller's finalizer.
+        # (Normally it is gone already: uninstalling it is the last measurement; if it got stuck, or the run
+        # failed, its finalizers are released after a grace time so that the next run starts clean.)
         try:
-            bench.delete_namespace(namespace, timeout=opts.uninstall_timeout)
+            bench.delete_namespace(namespace, timeout=CLEANUP_GRACE)
         finally:
-            ctl.stop()
+            if ctl is not None:
+                ctl.stop()
+
+
+def uninstall_namespace(bench: Bench, namespace: str, *, opts: Options, log: Any) -> tuple[float | None, int]:
+    """Delete the namespace holding the Releases and wait until it is gone: the time it took, or None with the
+    number of objects still holding it when it did not go within `uninstall_timeout` (stuck on finalizers)."""
+    log(f"uninstalling all: deleting namespace {namespace}")
+    started = time.monotonic()
+    bench.core.delete_namespace(namespace)
+    try:
+        wait_until(lambda: bench.namespace_gone(namespace), timeout=opts.uninstall_timeout, interval=opts.poll,
+                   what=f"namespace {namespace} to go")
+    except TimeoutError:
+        stuck = bench.finalized_objects(namespace)
+        log(f"namespace {namespace} still Terminating after {opts.uninstall_timeout:.0f}s; held by: {stuck[:10]}")
+        return None, len(stuck)
+    return time.monotonic() - started, 0
 
 
 def _list(bench: Bench, namespace: str) -> list[dict[str, Any]]:
@@ -129,15 +153,7 @@ def _measure(bench: Bench, ctl: Controller, namespace: str, n: int, *, opts: Opt
         "seen by the API server; "
         f"the controller's own write count by verb and kind: {own or 'none'}")
 
-    log(f"[{name} N={n}] uninstalling all")
-    t = time.monotonic()
-    bench.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)
-    uninstall: float | None
-    try:
-        wait_until(lambda: not _list(bench, namespace), timeout=opts.uninstall_timeout, what="Releases to go")
-        uninstall = time.monotonic() - t
-    except TimeoutError:
-        uninstall = None
+    uninstall, leftovers = uninstall_namespace(bench, namespace, opts=opts, log=lambda m: log(f"[{name} N={n}] {m}"))
     result = Result(
         variant=name, releases=n,
         ready_50=time_to_fraction(times, n, 0.5), ready_90=time_to_fraction(times, n, 0.9),
@@ -145,7 +161,7 @@ def _measure(bench: Bench, ctl: Controller, namespace: str, n: int, *, opts: Opt
         peak_rss_mib=ctl.peak_rss_mib(), cpu_seconds_install=cpu_install,
         idle_window=window, idle_requests=idle_reads + idle_writes, idle_writes=idle_writes,
         idle_cpu_seconds=after_cpu - before_cpu, uninstall_seconds=uninstall, cpu_seconds_total=ctl.cpu_seconds(),
-        idle_dry_runs=idle_dry_runs,
+        idle_dry_runs=idle_dry_runs, uninstall_leftovers=leftovers,
     )
     log(f"[{name} N={n}] done: {result}")
     return result

@@ -3,7 +3,9 @@
 Objects travel as plain dicts (the wire form); every call that changes something goes
 through `_write`, so write requests are counted in one place (a test proves that an
 unchanged Release costs zero writes) and API errors are translated into `KubeError`s
-that carry the HTTP status and the server's message.
+that carry the HTTP status and the server's message. Every request, discovery included, first takes a token
+of the process's rate limiter (`--kube-qps`/`--kube-burst`), and an answer of 429 Too Many Requests (or 503
+with `Retry-After`) is retried after the wait the server asks for, a bounded number of times (`throttle.py`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from kubernetes.dynamic.resource import Resource
+from urllib3.util.retry import Retry
 
-from rudder.kube.metrics import API_WRITES
+from rudder.kube.metrics import API_RETRIES, API_THROTTLED_SECONDS, API_WRITES
+from rudder.kube.throttle import Politeness
 
 FIELD_MANAGER = "rudder"
 # Connect and read timeouts of every request: a hung connection must not stall a Release forever.
@@ -29,6 +33,20 @@ REQUEST_TIMEOUT = (5, 60)
 _DISCOVERY = threading.RLock()
 
 T = TypeVar("T")
+
+# urllib3 re-sends GETs answered 429/503 with Retry-After by itself (sleeping outside the rate limiter, up to
+# 3 times, unseen by our retry count and metrics): the transport keeps retrying broken connections only.
+_TRANSPORT_RETRIES = Retry(total=3, respect_retry_after_header=False)
+
+class _Process:
+    """The process's one request budget, shared by all its `Kube` clients (`set_politeness`)."""
+
+    politeness = Politeness()
+
+
+def set_politeness(qps: float, burst: int) -> None:
+    """Rate limit of the `Kube` clients created from now on (the controller sets it once, from its flags)."""
+    _Process.politeness = Politeness(qps, burst)
 
 
 class KubeError(Exception):
@@ -92,18 +110,49 @@ class Ref:
         return f"{self.kind} {where}{self.name}"
 
 
+class _PoliteDynamicClient(dynamic.DynamicClient):  # type: ignore[misc]
+    """The dynamic client whose every request (discovery's too) is rate limited and retried when the server
+    asks to slow down. Retrying is safe for writes: a 429/503 means the server did not process the request."""
+
+    def __init__(self, api: client.ApiClient, politeness: Politeness) -> None:
+        self._politeness = politeness  # set first: discovery may send requests from the constructor
+        if api.configuration.retries is None:  # a caller's explicit setting stays as it is
+            pools = api.rest_client.pool_manager
+            pools.connection_pool_kw["retries"] = _TRANSPORT_RETRIES
+            pools.clear()  # pools opened before this take their retries from the setting when reopened
+        super().__init__(api)
+
+    def request(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        attempt = 0
+        while True:
+            API_THROTTLED_SECONDS.inc(self._politeness.before_request())
+            try:
+                return super().request(method, path, body, **params)
+            except ApiException as exc:
+                status = int(exc.status or 0)
+                headers = exc.headers or {}
+                waited = self._politeness.before_retry(attempt, status, headers.get("Retry-After"))
+                if waited is None:
+                    raise
+                API_RETRIES.labels(status=str(status)).inc()
+                attempt += 1
+
+
 class Kube:
     """Dynamic, discovery-backed access to any kind, with counted writes.
 
     `impersonate` returns a sibling whose requests act as a ServiceAccount, so a Release
-    with `spec.serviceAccountName` can do no more than that account may.
+    with `spec.serviceAccountName` can do no more than that account may. Siblings share
+    one rate limiter: `politeness`, by default the process's (`set_politeness`).
     """
 
-    def __init__(self, api: client.ApiClient, *, user: str | None = None) -> None:
+    def __init__(self, api: client.ApiClient, *, user: str | None = None,
+                 politeness: Politeness | None = None) -> None:
         self.api = api
         self.user = user
+        self.politeness = politeness or _Process.politeness
         with _DISCOVERY:
-            self._dyn = dynamic.DynamicClient(api)
+            self._dyn = _PoliteDynamicClient(api, self.politeness)
         self._lock = threading.Lock()
         self._resources: dict[tuple[str, str], Resource | None] = {}
         self._impersonated: dict[str, Kube] = {}
@@ -128,7 +177,7 @@ class Kube:
         # No Impersonate-Group: the API server then derives the ServiceAccount's own groups
         # (system:serviceaccounts, system:serviceaccounts:<ns>), as for its token.
         api.set_default_header("Impersonate-User", user)
-        clone = Kube(api, user=user)
+        clone = Kube(api, user=user, politeness=self.politeness)
         with self._lock:
             return self._impersonated.setdefault(user, clone)
 

@@ -21,3 +21,12 @@ RECONCILE_SECONDS = Histogram(
 RELEASE_REVISION = Gauge(
     "rudder_release_revision", "Current revision of each Release.", ["namespace", "release"]
 )
+API_THROTTLED_SECONDS = Counter(
+    "rudder_api_throttled_seconds_total",
+    "Seconds requests waited for the client-side rate limiter (--kube-qps/--kube-burst).",
+)
+API_RETRIES = Counter(
+    "rudder_api_retries_total",
+    "Requests sent again because the API server asked to slow down (429, or 503 with Retry-After).",
+    ["status"],
+)

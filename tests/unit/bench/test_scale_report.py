@@ -1,14 +1,19 @@
 """The scale benchmark's pure parts: when 50/90/100% of the Releases were Ready, the MTTP table and the
-ratio table, a variant's command line, and counting one controller's requests from the API server's
-Priority-and-Fairness metric."""
+ratio table (a namespace stuck on uninstall shows as stuck), a variant's command line and the scenario's flags
+added to it, `--ref NAME=GITREF` parsing and resolving (the working tree, or a clear error for an unknown
+commit), and counting one controller's requests from the API server's Priority-and-Fairness metric."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from bench.scale.cluster import parse_dispatched, parse_dry_runs
 from bench.scale.process import Variant
+from bench.scale.refs import parse_ref, resolve
 from bench.scale.report import Result, duration, ratio_table, table, time_to_fraction
+from tests.unit.deploy.manifests import REPO
 
 
 def result(variant: str, ready_100: float | None, idle_requests: float = 600.0) -> Result:
@@ -43,7 +48,8 @@ def test_table_has_one_row_per_result_with_per_release_idle_load() -> None:
 def test_ratios_compare_each_variant_to_the_first_of_the_same_size() -> None:
     text = ratio_table([result("polling", 28.0), result("watch", 14.0, idle_requests=6.0)])
     row = text.splitlines()[2]
-    assert row.startswith("| 100 | watch / polling | 0.50x | 1.00x | 1.00x | 0.01x |")
+    # 50%, 90%, 100% Ready, peak RSS, CPU, idle req/s, idle CPU, uninstall
+    assert row == "| 100 | watch / polling | 1.00x | 1.00x | 0.50x | 1.00x | 1.00x | 0.01x | 1.00x | 1.00x |"
     assert ratio_table([result("polling", 28.0)]) == ""
     assert "| - |" in ratio_table([result("polling", None), result("watch", 14.0)])
 
@@ -80,3 +86,35 @@ def test_dry_run_requests_are_counted_apart() -> None:
         'apiserver_request_total{code="201",component="apiserver",dry_run="All",resource="services",verb="APPLY"} 2',
     ])
     assert parse_dry_runs(metrics) == 6
+
+
+def test_a_namespace_stuck_on_uninstall_shows_as_stuck_with_what_held_it() -> None:
+    stuck = Result(variant="watch", releases=100, ready_50=10.0, ready_90=20.0, ready_100=30.0, peak_rss_mib=82.0,
+                   cpu_seconds_install=30.0, idle_window=60.0, idle_requests=0.0, idle_writes=0.0,
+                   idle_cpu_seconds=1.0, uninstall_seconds=None, cpu_seconds_total=60.0, uninstall_leftovers=3)
+    assert table([stuck]).splitlines()[2].endswith("| stuck (3 objects left) |")
+
+
+def test_the_scenario_adds_its_controllers_unless_the_command_names_them() -> None:
+    ref = Variant("current", ("python", "-m", "rudder.controller"))
+    assert ref.command_for("release,canary", ("--prometheus-url", "http://p")) == [
+        "python", "-m", "rudder.controller", "--controllers", "release,canary", "--prometheus-url", "http://p"]
+    own = Variant.parse("mine=python -m rudder.controller --controllers release --resync 30")
+    assert own.command_for("release,canary") == [
+        "python", "-m", "rudder.controller", "--controllers", "release", "--resync", "30"]
+
+
+def test_a_ref_is_a_name_and_a_git_ref() -> None:
+    assert parse_ref("baseline=72a952e") == ("baseline", "72a952e")
+    assert parse_ref("current=WORKTREE") == ("current", "WORKTREE")
+    for bad in ("72a952e", "Base=main", "x="):
+        with pytest.raises(ValueError, match=r"--ref"):
+            parse_ref(bad)
+
+
+def test_refs_resolve_to_the_working_tree_or_refuse_an_unknown_commit(tmp_path: Path) -> None:
+    current = resolve(REPO, "current=WORKTREE", tmp_path)
+    assert current.cwd == REPO and current.source.startswith("working tree at ")
+    with pytest.raises(ValueError, match=r"'no-such-ref-zz9' is not a commit"):
+        resolve(REPO, "old=no-such-ref-zz9", tmp_path)
+    assert list(tmp_path.iterdir()) == [], "nothing exported for a ref that does not exist"
