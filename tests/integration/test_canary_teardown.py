@@ -1,8 +1,9 @@
 """A CanaryRelease that goes together with its Release lets go promptly, on the real control plane.
 
-Deleting the Release and the CanaryRelease at once mid-canary, or deleting their namespace, removes both well
-within the canary's progress deadline (there is no Release left to restore or roll traffic back into, so
-nothing waits for it), and leaves no copy or router object labelled for the canary."""
+Deleting the Release and the CanaryRelease at once mid-step or mid-promotion (the Release held in deletion
+by an object slow to go), or deleting their namespace, removes the CanaryRelease well within its progress
+deadline: there is no Release left to restore or roll traffic back into, so nothing waits for it, no
+`rollbackTo` is written into the going Release, and no copy or router object labelled for the canary stays."""
 
 from __future__ import annotations
 
@@ -72,6 +73,44 @@ def test_deleted_together_with_its_release_both_go_promptly(
                  timeout=GONE_WITHIN, what=f"Release and CanaryRelease gone (log: {controller.log_path})")
         wait_for(lambda: _labelled(cluster, namespace, "mid") == [], timeout=GONE_WITHIN,
                  what="nothing labelled for the canary left")
+
+
+HOLD = "example.com/hold"  # another controller's finalizer: an object of the Release that is slow to go
+
+
+def test_deleted_together_mid_promotion_it_goes_without_waiting_for_the_release(
+    cluster: Cluster, namespace: str, controller: ControllerProcess, policies: list[str],
+    prometheus_factory: PrometheusFactory,
+) -> None:
+    with canary_bed(cluster, namespace, prometheus_factory) as bed:
+        # Promoted by hand into revision 2, whose pods are never scheduled: the canary waits for it in Promoting.
+        bed.canary("mid", {
+            "release": "web", "values": {"tag": "3.9", "nodeSelector": {"nowhere": "true"}},
+            "router": {"type": "service", "service": "web"}, "steps": [{"weight": 50, "duration": "10m"}],
+            "analysis": {"interval": "4s", "prometheus": {"url": bed.prometheus.url},
+                         "metrics": [{"policy": "http-error-rate"}]},
+            "progressDeadline": f"{PROGRESS_DEADLINE}s",
+        })
+        bed.wait_phase("mid", "Initializing", timeout=60)
+        bed.annotate("mid", "promote")
+        bed.wait("mid", lambda s: s.get("phase") == "Promoting"
+                 and "to be Ready at revision 2" in (s.get("message") or ""), "waiting for revision 2", timeout=60)
+        # The Release's Service carries another controller's finalizer: the Release stays in deletion a while.
+        cluster.core.patch_namespaced_service("web", namespace, {"metadata": {"finalizers": [HOLD]}})
+        try:
+            cluster.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "releases", "web")
+            cluster.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "canaryreleases", "mid")
+
+            # Nothing to restore into a Release that is going: the canary goes at once, not at its deadline.
+            wait_for(lambda: not _exists(cluster, namespace, "canaryreleases", "mid"), timeout=GONE_WITHIN,
+                     what=f"CanaryRelease gone (log: {controller.log_path})")
+            assert _labelled(cluster, namespace, "mid") == []
+            assert "rollbackTo" not in cluster.custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, "releases", "web")["spec"]
+        finally:
+            cluster.core.patch_namespaced_service("web", namespace, {"metadata": {"finalizers": None}})
+        wait_for(lambda: not _exists(cluster, namespace, "releases", "web"), timeout=GONE_WITHIN,
+                 what="Release gone once its Service is")
 
 
 def test_their_namespace_deleted_mid_canary_goes_promptly(
