@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 import kopf
 
+from canary.domain.observed import HistoryTrust
 from canary.kube.execute import forget_metrics
 from canary.kube.reconcile import reconcile
 from canary.providers.access import PrometheusAccess
 from rudder.kopfkit import GROUP, VERSION, ObjectLocks, register_level_triggered
 from rudder.kube.client import Kube, KubeError
+from rudder.kube.history_key import load_history_key
 from rudder.kube.metrics import RECONCILE_ERRORS
 
 if TYPE_CHECKING:
@@ -30,6 +32,9 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
     kube = Kube.from_environment(cfg.kubeconfig)
     locks = ObjectLocks()
     access = PrometheusAccess.from_flags(cfg.prometheus_url, cfg.prometheus_allow)
+    # The Release controller's key, from the same flags: only histories it signed name a promotion source.
+    trust = HistoryTrust(load_history_key(kube, cfg.history_key_file, cfg.history_key_secret),
+                         cfg.accept_unsigned_history)
 
     def run(namespace: str, name: str, uid: str, blocking: bool) -> bool:
         """Reconcile once; True when the finalizer may be released."""
@@ -37,7 +42,7 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
         if not lock.acquire(blocking=blocking):
             return False
         try:
-            return reconcile(kube, namespace, name, access=access).deletion_allowed
+            return reconcile(kube, namespace, name, trust, access=access).deletion_allowed
         except KubeError as err:
             RECONCILE_ERRORS.labels(controller="canary").inc()
             raise kopf.TemporaryError(f"{err.status} {err.reason}: {err.message}", delay=1) from err

@@ -89,7 +89,7 @@ def _promoted(ctx: Ctx, release: ReleaseState, why: str) -> list[Action]:
     message = f"{why}: moving all traffic to it"
     promoted = replace(ctx.status, promoted_revision=release.revision, message=message)
     return [
-        *([FinalizeRouter()] if ctx.router.problem is None else []),
+        *([FinalizeRouter()] if ctx.routable else []),
         patch(ctx, promoted),
         EmitEvent(EventType.NORMAL, "ReleasePromoted", message),
         Requeue(POLL),

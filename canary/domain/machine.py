@@ -1,8 +1,8 @@
 """`decide(observed, now) -> Decision`: the CanaryRelease state machine's single entry point.
 
-Order of concerns: an invalid spec; deletion (finalizer path); a pending manual action; then the guards of
-the running phases (Release gone or changed by someone else, fork impossible, router broken, spec changed);
-then the phase's own handler. See docs/canary.md for the whole state machine.
+Order of concerns: an invalid spec; deletion (finalizer path; at once when the Release goes too); a pending
+manual action; then the guards of the running phases (Release gone or changed by someone else, fork
+impossible, router broken, spec changed); then the phase's own handler. See docs/canary.md for the whole state machine.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from canary.domain.actions import (
     DeleteCopies,
     EmitEvent,
     EventType,
+    FinalizeRouter,
     PatchStatus,
     Requeue,
 )
@@ -88,7 +89,9 @@ _GUARDED: Mapping[Phase, Callable[[Ctx, ForkPlan], list[Action]]] = {
 
 def _on_deletion(ctx: Ctx) -> list[Action]:
     """Deleting mid-way rolls back cleanly before the finalizer goes; a finished promotion just finishes."""
-    status = ctx.status
+    status, release = ctx.status, ctx.release
+    if release is None or release.deleting:
+        return _with_the_release(ctx)
     if status.phase is Phase.ROLLING_BACK:
         return on_rolling_back(ctx)
     if status.phase is Phase.PROMOTING and status.promoted_revision is not None:
@@ -97,6 +100,19 @@ def _on_deletion(ctx: Ctx) -> list[Action]:
         return cleanup(ctx)
     message = "CanaryRelease deleted mid-way: rolling back"
     return rollback(ctx, status, "Deleted", message, restore=restore_needed(ctx))
+
+
+def _with_the_release(ctx: Ctx) -> list[Action]:
+    """The Release goes too (both deleted at once, or their namespace): there is no stable revision left to
+    restore or roll traffic back to, and its controller no longer acts on rollbackTo, so a rollback would only
+    wait out the progress deadline. Undo what is ours in one go and let go, writing no Event (a terminating
+    namespace refuses new objects). A failed action retries on a fresh observation, where router objects
+    already gone no longer read cleanly and the router is skipped."""
+    return [
+        *([FinalizeRouter()] if ctx.routable else []),
+        *([DeleteCopies(ctx.name)] if ctx.copies.any_present else []),
+        AllowDeletion(),
+    ]
 
 
 def _invalid_spec(observed: Observed, error: ParseError, now: datetime) -> list[Action]:

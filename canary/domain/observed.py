@@ -13,6 +13,9 @@ from typing import Any
 from canary.domain.fork import ForkError, ForkPlan
 from canary.domain.readers import ParseError
 from canary.models import ActionRequest, AnalysisRecord, CanaryMeta, CanarySpec, CanaryStatus, Phase
+from rudder.domain.describe import RevisionSource
+from rudder.domain.history_auth import HistoryKey, history_revision, verify_history
+from rudder.domain.ownership import ReleaseIdentity
 
 
 @dataclass(frozen=True)
@@ -27,16 +30,45 @@ class ReleaseState:
     failed: bool = False  # status.phase is Failed
     suspended: bool = False  # spec.suspend
     # The CanaryRelease named as the source of the current revision by its ReleaseHistory
-    # (`spec.source.canaryRelease` when `spec.source.kind` is Promotion), else None.
+    # (`spec.source.canaryRelease` when `spec.source.kind` is Promotion), else None: see `promotion_source`.
     promoted_from: str | None = None
     rollback_to: int | None = None  # spec.rollbackTo.revision while a rollback is pending
     message: str = ""
     values: Mapping[str, Any] = field(default_factory=dict)  # spec.values, to tell a no-op promotion
+    deleting: bool = False  # metadata.deletionTimestamp is set: the Release is being uninstalled
 
     @property
     def settled(self) -> bool:
         """The Release controller has acted on the latest spec and no rollback is pending."""
         return self.observed_generation == self.generation and self.rollback_to is None
+
+
+@dataclass(frozen=True)
+class HistoryTrust:
+    """What tells a ReleaseHistory the Release controller wrote from one a tenant wrote: its signing key, and
+    its migration flag `--accept-unsigned-history` (owned but unsigned histories pass)."""
+
+    key: HistoryKey
+    accept_unsigned: bool = False
+
+
+def promotion_source(
+    history: Mapping[str, Any] | None, owner: ReleaseIdentity, revision: int, trust: HistoryTrust
+) -> str | None:
+    """The CanaryRelease that `history` names as the source of the Release's `revision`, else None.
+
+    Only a history owned by the Release's uid and signed by its controller counts: a tenant may write
+    ReleaseHistories too, and a forged source would make a canary take someone else's revision for its own
+    promotion (finish it, or restore the Release over it)."""
+    if history is None or history_revision(history) != revision:
+        return None
+    if not verify_history(history, owner, trust.key, accept_unsigned=trust.accept_unsigned).usable:
+        return None
+    source = history["spec"].get("source")
+    if not isinstance(source, Mapping) or source.get("kind") != RevisionSource.PROMOTION.value:
+        return None
+    canary = source.get("canaryRelease")
+    return canary if isinstance(canary, str) and canary else None
 
 
 @dataclass(frozen=True)

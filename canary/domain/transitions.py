@@ -15,6 +15,7 @@ from canary.domain.actions import (
     Requeue,
     RestoreRelease,
 )
+from canary.domain.fork import ForkPlan
 from canary.domain.observed import CopiesState, Observed, ReleaseState, RouterState
 from canary.domain.status import with_phase
 from canary.models import CanaryMeta, CanarySpec, CanaryStatus, Phase
@@ -59,6 +60,11 @@ class Ctx:
     def router(self) -> RouterState:
         return self.observed.router
 
+    @property
+    def routable(self) -> bool:
+        """The router can be driven: the kube layer builds it only from a fork plan, and it read cleanly."""
+        return isinstance(self.observed.fork, ForkPlan) and self.router.problem is None
+
     def since(self, moment: datetime | None) -> float:
         """Seconds from `moment` to now (0 when unknown)."""
         return (self.now - moment).total_seconds() if moment is not None else 0.0
@@ -92,7 +98,7 @@ def rollback(ctx: Ctx, status: CanaryStatus, reason: str, message: str, *, resto
     """Start a rollback: traffic back to the primary at once, the Release restored when we may have changed
     it (`restore`), then RollingBack records it; deleting the copies waits for the router to show 0%."""
     actions: list[Action] = []
-    if ctx.router.problem is None:
+    if ctx.routable:
         actions.append(FinalizeRouter())
     if restore and status.stable_revision is not None:
         actions.append(RestoreRelease(ctx.spec.release, status.stable_revision))

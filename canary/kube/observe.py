@@ -1,6 +1,6 @@
 """Gathers everything `decide()` needs about one CanaryRelease, once per reconcile.
 
-Reads the CanaryRelease, its Release (and the Release's current ReleaseHistory), renders the
+Reads the CanaryRelease, its Release (and the Release's current ReleaseHistory, if authentic), renders the
 Release's chart with the stable values and with the canary overrides to plan the fork, reads the
 copies and the router's live objects, and lists the other CanaryReleases of the same Release.
 """
@@ -19,13 +19,16 @@ from canary.domain.observed import (
     AnalysisOutcome,
     Competitor,
     CopiesState,
+    HistoryTrust,
     Observed,
     ReleaseState,
     RouterState,
+    promotion_source,
 )
 from canary.domain.readers import ParseError
 from canary.models import CanarySpec, ParsedCanary, Phase, parse_canary
 from canary.routers import ObjectRef, Router, RouterContext, RouterError, get_router
+from rudder.domain.ownership import ReleaseIdentity
 from rudder.domain.redaction import values_from_redactor
 from rudder.kube import release_io
 from rudder.kube.client import Kube, Ref
@@ -51,15 +54,14 @@ def canary_ref(namespace: str, name: str) -> Ref:
     return Ref(API_VERSION, CANARY_KIND, name, namespace)
 
 
-def _release_state(kube: Kube, release: Mapping[str, Any]) -> ReleaseState:
+def _release_state(kube: Kube, release: Mapping[str, Any], trust: HistoryTrust) -> ReleaseState:
     meta, spec, status = release["metadata"], release.get("spec") or {}, release.get("status") or {}
     revision = int(status.get("revision") or 0)
     promoted_from = None
     if revision:
         history = kube.get(Ref(API_VERSION, "ReleaseHistory", f"{meta['name']}-v{revision}", meta["namespace"]))
-        source = ((history or {}).get("spec") or {}).get("source") or {}
-        if source.get("kind") == "Promotion":
-            promoted_from = source.get("canaryRelease")
+        owner = ReleaseIdentity(meta["name"], meta["namespace"], str(meta.get("uid", "")))
+        promoted_from = promotion_source(history, owner, revision, trust)
     phase = status.get("phase")
     return ReleaseState(
         name=meta["name"],
@@ -73,6 +75,7 @@ def _release_state(kube: Kube, release: Mapping[str, Any]) -> ReleaseState:
         rollback_to=(spec.get("rollbackTo") or {}).get("revision"),
         message=str(status.get("message") or ""),
         values=dict(spec.get("values") or {}),
+        deleting=meta.get("deletionTimestamp") is not None,
     )
 
 
@@ -172,8 +175,10 @@ def _router(kube: Kube, spec: CanarySpec, parsed: ParsedCanary, plan: ForkPlan,
         return router, ctx, RouterState(problem=str(err))
 
 
-def observe(kube: Kube, namespace: str, name: str, *, analysis: AnalysisOutcome | None = None) -> Gathered | None:
-    """Read the world for one CanaryRelease; None when it is gone."""
+def observe(kube: Kube, namespace: str, name: str, trust: HistoryTrust, *,
+            analysis: AnalysisOutcome | None = None) -> Gathered | None:
+    """Read the world for one CanaryRelease; None when it is gone. `trust` tells the Release controller's
+    ReleaseHistories (the only ones whose promotion source counts) from forged ones."""
     body = kube.get(canary_ref(namespace, name))
     if body is None:
         return None
@@ -184,7 +189,7 @@ def observe(kube: Kube, namespace: str, name: str, *, analysis: AnalysisOutcome 
                             analysis=analysis)
         return Gathered(parsed, body, observed)
     release = kube.get(release_io.release_ref(namespace, spec.release))
-    release_state = _release_state(kube, release) if release else None
+    release_state = _release_state(kube, release, trust) if release else None
     plan: ForkPlan | ForkError | None = None
     services: list[dict[str, Any]] = []
     if release is not None and release_state is not None and release_state.revision:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from canary.domain.fork import ForkPlan
 from canary.domain.machine import decide
-from canary.domain.observed import AnalysisOutcome
+from canary.domain.observed import AnalysisOutcome, HistoryTrust
 from canary.kube.analysis import run_analysis
 from canary.kube.execute import Outcome, execute, utcnow
 from canary.kube.observe import Gathered, observe
@@ -29,11 +29,11 @@ class Result:
     gone: bool = False
 
 
-def _observe(kube: Kube, namespace: str, name: str, access: PrometheusAccess | None,
+def _observe(kube: Kube, namespace: str, name: str, trust: HistoryTrust, access: PrometheusAccess | None, *,
              analysis: AnalysisOutcome | None = None) -> Gathered | None:
     """Observe; a Prometheus URL the controller's allow-list refuses makes the spec invalid (the field
     named in status), before anything is created or queried. An injected provider skips the check."""
-    gathered = observe(kube, namespace, name, analysis=analysis)
+    gathered = observe(kube, namespace, name, trust, analysis=analysis)
     spec = gathered.observed.spec if gathered is not None else None
     if gathered is None or access is None or not isinstance(spec, CanarySpec):
         return gathered
@@ -43,11 +43,11 @@ def _observe(kube: Kube, namespace: str, name: str, access: PrometheusAccess | N
     return Gathered(gathered.parsed, gathered.body, dataclasses.replace(gathered.observed, spec=refused))
 
 
-def reconcile(kube: Kube, namespace: str, name: str, *, provider: MetricProvider | None = None,
-              access: PrometheusAccess | None = None) -> Result:
+def reconcile(kube: Kube, namespace: str, name: str, trust: HistoryTrust, *,
+              provider: MetricProvider | None = None, access: PrometheusAccess | None = None) -> Result:
     if provider is None and access is None:
         access = PrometheusAccess()
-    gathered = _observe(kube, namespace, name, access if provider is None else None)
+    gathered = _observe(kube, namespace, name, trust, access if provider is None else None)
     if gathered is None:
         return Result(gone=True)
     outcome: Outcome = execute(kube, gathered, decide(gathered.observed, utcnow()).actions)
@@ -58,7 +58,7 @@ def reconcile(kube: Kube, namespace: str, name: str, *, provider: MetricProvider
         assert isinstance(plan, ForkPlan)
         judged = run_analysis(kube, spec, namespace, plan.workloads, outcome.analysis, provider=provider,
                               access=access)
-        gathered = _observe(kube, namespace, name, access if provider is None else None, analysis=judged)
+        gathered = _observe(kube, namespace, name, trust, access if provider is None else None, analysis=judged)
         if gathered is None:
             return Result(gone=True)
         decision = decide(gathered.observed, utcnow())

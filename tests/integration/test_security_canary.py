@@ -9,7 +9,11 @@ the session's controller ignores):
 * an authenticated Prometheus (a local server on 127.0.0.1 that answers 401 unless the request carries
   the bearer token of the `headersFrom` Secret) is queried with that header on every request, the
   canary is judged (no Error, the last look Pass) and promoted, and the token appears nowhere in the
-  status, the Events or the controller's log.
+  status, the Events or the controller's log;
+* a ReleaseHistory a tenant re-created to name a CanaryRelease as the source of someone else's revision
+  (owned by the Release's uid, the controller's signature annotations copied) is not believed: the
+  canary waiting for its promotion sees a Release moved by someone else and rolls back, leaving the
+  Release at that revision, instead of finishing a promotion it never made.
 """
 
 from __future__ import annotations
@@ -27,7 +31,15 @@ from tests.support.canary import WEB, WEB_SERVICE
 from tests.support.cluster import Cluster
 from tests.support.controller import LOG_DIR, ControllerProcess
 from tests.support.loopback import serve
-from tests.support.releases import GROUP, VERSION, create_release, release_body, wait_release
+from tests.support.releases import (
+    GROUP,
+    VERSION,
+    create_release,
+    get_release,
+    patch_release,
+    release_body,
+    wait_release,
+)
 from tests.support.wait import WaitTimeout, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("policies")]
@@ -164,3 +176,52 @@ def test_an_authenticated_prometheus_is_queried_with_the_secrets_header(
         assert leaked == []
     finally:
         controller.stop()
+
+
+def _forge_promotion_source(cluster: Cluster, namespace: str, history: str, canary: str) -> None:
+    """Re-create `history` as a tenant can (its spec is immutable): owned by the Release's uid, the signature
+    annotations copied, its source now a promotion from `canary`."""
+    original = cluster.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, "releasehistories", history)
+    meta = original["metadata"]
+    forged = {
+        "apiVersion": f"{GROUP}/{VERSION}", "kind": "ReleaseHistory",
+        "metadata": {"name": history, "labels": meta["labels"], "annotations": meta["annotations"],
+                     "ownerReferences": meta["ownerReferences"]},
+        "spec": {**original["spec"], "source": {"kind": "Promotion", "canaryRelease": canary}},
+    }
+    cluster.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "releasehistories", history)
+    wait_for(lambda: all(h["metadata"]["name"] != history for h in cluster.custom.list_namespaced_custom_object(
+        GROUP, VERSION, namespace, "releasehistories")["items"]), timeout=30, what=f"{history} deleted")
+    cluster.custom.create_namespaced_custom_object(GROUP, VERSION, namespace, "releasehistories", forged)
+
+
+def test_a_forged_release_history_does_not_pass_for_the_canarys_promotion(
+        cluster: Cluster, iso_namespace: str, stand_in: str) -> None:
+    ns = iso_namespace
+    # Someone else moves the Release to revision 2; then the tenant forges web-v2 as promoted from `waiting`.
+    release_controller = _controller(cluster, ns, "--controllers", "release")
+    try:
+        _web(cluster, ns)
+        patch_release(cluster, ns, "web", {"spec": {"values": {"tag": "3.9"}}})
+        wait_release(cluster, ns, "web", phase="Ready", revision=2)
+    finally:
+        release_controller.stop()
+    _forge_promotion_source(cluster, ns, "web-v2", "waiting")
+    # A canary promoting from revision 1, its status as its controller writes it before the Release moves.
+    _canary(cluster, ns, "waiting", {"url": stand_in})
+    cluster.custom.patch_namespaced_custom_object_status(GROUP, VERSION, ns, "canaryreleases", "waiting", {
+        "status": {"phase": "Promoting", "stableRevision": 1, "step": 1, "weight": 0, "observedGeneration": 1}})
+    canary_controller = _controller(cluster, ns, "--controllers", "canary", "--prometheus-allow", stand_in)
+    try:
+        def finished() -> dict[str, Any] | None:
+            status = _status(cluster, ns, "waiting")
+            return status if status.get("phase") in ("Promoted", "RolledBack") else None
+
+        done = wait_for(finished, timeout=60, what="the canary finished")
+        assert done["phase"] == "RolledBack", done
+        assert done["message"] == "Release web moved to revision 2 by someone else"
+        release = get_release(cluster, ns, "web")
+        assert release["status"]["revision"] == 2
+        assert "rollbackTo" not in release["spec"]
+    finally:
+        canary_controller.stop()

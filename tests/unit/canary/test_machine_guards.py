@@ -1,14 +1,25 @@
 """The guards around a canary: copies not Ready within `progressDeadline` roll back (it never hangs in
 Progressing); one active canary per Release; a Release changed by someone else aborts the canary without
-undoing their change; deletion rolls back cleanly through the finalizer; an invalid or changed spec; and
-waiting for a Release that is not there or not Ready yet."""
+undoing their change; a Release deleted under a running canary rolls it back; deletion rolls back cleanly
+through the finalizer, except with its Release (deleted together, or already gone), where it lets go at
+once without restoring anything; an invalid or changed spec; and waiting for a Release that is not there or
+not Ready yet."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
 
-from canary.domain.actions import AllowDeletion, ApplyCopies, RestoreRelease, SetRouterWeight
+import pytest
+
+from canary.domain.actions import (
+    AllowDeletion,
+    ApplyCopies,
+    DeleteCopies,
+    FinalizeRouter,
+    RestoreRelease,
+    SetRouterWeight,
+)
 from canary.domain.machine import decide
 from canary.domain.observed import Competitor
 from canary.domain.status import rollback_reason
@@ -150,6 +161,37 @@ def test_deleting_mid_promotion_restores_the_release() -> None:
     world.run(until=lambda w: w.released)
     assert world.release is not None
     assert world.release.revision == 4
+
+
+@pytest.mark.parametrize("moment", ["mid-step", "mid-promotion"])
+def test_deleted_together_with_its_release_it_lets_go_at_once_without_restoring(moment: str) -> None:
+    # Given a canary mid-step, or mid-promotion with its values already written into the Release
+    world = World().run(until=lambda w: len(w.analyses) == 2 if moment == "mid-step" else w.phase() == "Promoting")
+    if moment == "mid-promotion":
+        world.reconcile()
+        world.now += timedelta(seconds=1)
+    # When the Release and the CanaryRelease are deleted together (or their namespace is)
+    assert world.release is not None
+    world.release.deleting = True
+    world.deleting = True
+    decision = world.reconcile()
+    # Then one decision takes traffic off the copies, deletes them and lets the finalizer go: nothing is
+    # restored into a Release that is going away (its controller would never act on it)
+    assert decision.actions == (FinalizeRouter(), DeleteCopies("shop-v2"), AllowDeletion())
+    assert world.released
+    assert world.copies == {}
+    assert world.restore_calls == 0
+
+
+def test_deleted_after_its_release_is_gone_it_lets_go_at_once() -> None:
+    world = World().run(until=lambda w: len(w.analyses) == 2)
+    world.release = None
+    world.deleting = True
+    decision = world.reconcile()
+    # No fork plan without the Release, so no router to drive: the copies go and so does the finalizer.
+    assert decision.actions == (DeleteCopies("shop-v2"), AllowDeletion())
+    assert world.released
+    assert world.copies == {}
 
 
 def test_deleting_a_pending_or_finished_canary_lets_go_at_once() -> None:

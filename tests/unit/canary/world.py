@@ -129,13 +129,14 @@ class Release:
     ready_delay: timedelta = timedelta(seconds=20)
     fail_next: bool = False
     failed: bool = False
+    deleting: bool = False  # being uninstalled: its controller no longer acts on the spec
 
     def __post_init__(self) -> None:
         self.history.setdefault(self.revision, (copy.deepcopy(self.values), None))
 
     def reconcile(self, now: datetime) -> None:
         """The Release controller acting on a changed spec."""
-        if self.observed_generation == self.generation:
+        if self.observed_generation == self.generation or self.deleting:
             return
         self.observed_generation = self.generation
         if self.rollback_to is not None:
@@ -161,6 +162,7 @@ class Release:
             promoted_from=self.promoted_from,
             rollback_to=self.rollback_to,
             values=copy.deepcopy(self.values),
+            deleting=self.deleting,
         )
 
 
@@ -238,7 +240,8 @@ class World:
                 fork_hash=hashes.pop() if len(hashes) == 1 else None,
                 message="" if ready else "copies not ready",
             ),
-            router=RouterState(weight=self.router_weight),
+            # The kube layer reads the router only with a fork plan (there is no router to ask without one).
+            router=RouterState(weight=self.router_weight) if isinstance(plan, ForkPlan) else RouterState(),
             competitors=self.competitors,
             analysis=analysis,
         )
@@ -269,6 +272,9 @@ class World:
                         self.copies[name] = {"hash": digest, "ready_at": self.now + self.copies_ready_delay}
             case DeleteCopies():
                 self.copies.clear()
+            case ReconcileRouter() | SetRouterWeight() | FinalizeRouter() if not isinstance(self.plan(), ForkPlan):
+                # As in the kube layer, which builds the router from the fork plan.
+                raise AssertionError(f"{action} without a router (no fork plan)")
             case ReconcileRouter():
                 self.router_reconciled = True
             case SetRouterWeight(weight=weight):

@@ -33,12 +33,13 @@ def chart_secret(name: str = "creds") -> dict[str, Any]:
 
 def genuine(
     objects: list[dict[str, Any]] | None = None, revision: int = 1, owner: ReleaseIdentity = OWNER,
-    key: HistoryKey = KEY, values: dict[str, Any] | None = None,
+    key: HistoryKey = KEY, values: dict[str, Any] | None = None, *, promoted_from: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """A signed ReleaseHistory as the API server returns it (with uid) and its Secret data."""
+    """A signed ReleaseHistory as the API server returns it (with uid) and its Secret data; a promotion
+    from the CanaryRelease `promoted_from` when given."""
     decorated = [decorate(o, owner, revision) for o in (objects or [config_map(), chart_secret()])]
     encoded = encode_manifest(decorated)
-    body = unsigned(decorated, encoded, revision, owner, values)
+    body = unsigned(decorated, encoded, revision, owner, values, promoted_from=promoted_from)
     signed = sign_history(body, key, owner, encoded.secret_data)
     signed["metadata"]["uid"] = f"hist-uid-{revision}"
     return signed, dict(encoded.secret_data) if encoded.secret_data else None
@@ -46,12 +47,13 @@ def genuine(
 
 def unsigned(
     objects: list[dict[str, Any]], encoded: EncodedManifest, revision: int, owner: ReleaseIdentity,
-    values: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None, *, promoted_from: str | None = None,
 ) -> dict[str, Any]:
     content = HistoryContent(
         revision=revision, chart=ChartSpec(source=InlineTemplates({"a.yaml": "x"})), values=values or {},
         values_from=(), content_digest="sha256:x", inventory=inventory_of(objects), description="d",
-        source=RevisionSource.INSTALL,
+        source=RevisionSource.PROMOTION if promoted_from else RevisionSource.INSTALL,
+        canary_release=promoted_from,
     )
     body = history_body(owner, content, encoded)
     body["metadata"]["uid"] = f"hist-uid-{revision}"
