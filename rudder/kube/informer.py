@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,19 @@ ObjectKey = tuple[str, str]  # (namespace or "", name)
 # Never listed nor watched: the controller reads Secrets by name only (its RBAC grants no list/watch of
 # Secrets, so it cannot read every Secret of the cluster); Events are only ever written.
 UNCACHED: frozenset[KindKey] = frozenset({("v1", "Secret"), ("v1", "Event"), ("events.k8s.io/v1", "Event")})
+
+
+def select(objects: Iterable[dict[str, Any]], namespace: str | None,
+           label_selector: str) -> list[dict[str, Any]] | CacheMiss:
+    """The objects of `namespace` (None: all) that match a label selector (equality, !=, in, notin, exists,
+    !exists); MISS for a selector the matcher does not take (the API server then evaluates it)."""
+    try:
+        tests = parse_shard(label_selector) if label_selector.strip() else {}
+    except ShardError:
+        return MISS
+    return [o for o in objects
+            if (namespace is None or (o.get("metadata") or {}).get("namespace") == namespace)
+            and matches(tests, (o.get("metadata") or {}).get("labels") or {})]
 
 
 def resource_version(obj: Mapping[str, Any]) -> int | None:
@@ -221,18 +234,12 @@ class ObjectCache:
     ) -> list[dict[str, Any]] | CacheMiss:
         if namespace and not self.scope.matches(namespace):
             return MISS
-        try:
-            tests = parse_shard(label_selector) if label_selector.strip() else {}
-        except ShardError:
-            return MISS  # a selector form the matcher does not take: the API server evaluates it
         store = self._ready(api_version, kind)
         if store is None or (namespace is None and store.namespaced and not self.scope.everything):
             return MISS  # a cluster-wide list of a namespaced kind: the cache holds only the served namespaces
         with store.lock:
             objects = list(store.objects.values())
-        return [o for o in objects
-                if (namespace is None or o["metadata"].get("namespace") == namespace)
-                and matches(tests, o["metadata"].get("labels") or {})]
+        return select(objects, namespace, label_selector)
 
     def items(self, api_version: str, kind: str) -> Iterator[dict[str, Any]]:
         """Every cached object of a synced kind (nothing when it is not synced)."""
