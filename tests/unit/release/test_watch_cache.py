@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kopf._cogs.structs.references import match_namespace
+from kopf._cogs.structs.references import NamespaceName, match_namespace
 
 from rudder.domain.wakes import Owner, controller_owner, reads_of, release_of
-from rudder.kube.client import MISS
+from rudder.kube.client import MISS, CacheMiss
 from rudder.kube.informer import KindStore, is_older, select
 from rudder.kube.namespaces import NamespaceScope, match_pattern
 
@@ -41,13 +41,13 @@ OBJECTS = [obj("a", app="web", tier="front"), obj("b", app="db"), obj("c"), obj(
 ])
 def test_selectors_match_like_the_api_server(selector: str, names: list[str]) -> None:
     found = select(OBJECTS, "ns", selector)
-    assert not isinstance(found, type(MISS))
+    assert not isinstance(found, CacheMiss)
     assert [o["metadata"]["name"] for o in found] == names
 
 
 def test_a_list_across_namespaces_and_an_unsupported_selector() -> None:
     everywhere = select(OBJECTS, None, "app=web")
-    assert not isinstance(everywhere, type(MISS))
+    assert not isinstance(everywhere, CacheMiss)
     assert [o["metadata"]["name"] for o in everywhere] == ["a", "d"]
     assert select(OBJECTS, "ns", "app=web,app=db") is MISS  # a key twice: the server evaluates it
 
@@ -56,7 +56,7 @@ def test_a_list_across_namespaces_and_an_unsupported_selector() -> None:
 @pytest.mark.parametrize("namespace", ["s1234-x", "myapp-test", "myapp-pr-123", "myapp-pr-456",
                                        "otherapp-pr-123", "exact", "abc", "default"])
 def test_namespace_patterns_match_as_kopf_does(pattern: str, namespace: str) -> None:
-    assert match_pattern(namespace, pattern) == match_namespace(namespace, pattern)
+    assert match_pattern(namespace, pattern) == match_namespace(NamespaceName(namespace), pattern)
 
 
 def test_exact_namespaces_are_watched_one_by_one_and_patterns_cluster_wide() -> None:
