@@ -172,6 +172,7 @@ def register_level_triggered(
         assert namespace is not None
         loop = asyncio.get_running_loop()
         signal = wakeups._attach(namespace, name, loop)
+        log.info("%s %s/%s: driven by events (safety net every %g s)", plural, namespace, name, resync_seconds)
         watcher = asyncio.ensure_future(_wake_when_stopped(stopped, signal))
         failures = 0
         try:
