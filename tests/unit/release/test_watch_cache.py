@@ -74,6 +74,7 @@ def test_store_ignores_stale_events_and_revives_nothing_it_deleted() -> None:
     assert store.apply("ADDED", obj("a", rv="10"))
     assert store.apply("MODIFIED", obj("a", rv="12"))
     assert not store.apply("MODIFIED", obj("a", rv="11"))  # older than what is stored: a late watch event
+    assert not store.apply("MODIFIED", obj("a", rv="12"))  # the watch echoing a write already recorded
     assert store.objects[("ns", "a")]["metadata"]["resourceVersion"] == "12"
     store.tombstones[("ns", "a")] = 12
     store.apply("DELETED", obj("a", rv="12"))
@@ -82,6 +83,14 @@ def test_store_ignores_stale_events_and_revives_nothing_it_deleted() -> None:
     assert ("ns", "a") not in store.objects
     assert store.apply("ADDED", obj("a", rv="20", uid="u2"))  # created again later
     assert seen == [("ADDED", "10"), ("MODIFIED", "12"), ("DELETED", "12"), ("ADDED", "20")]
+
+
+def test_the_first_list_fills_the_store_silently() -> None:
+    store = KindStore("v1", "ConfigMap")
+    seen: list[str] = []
+    store.listeners.append(lambda kind, o: seen.append(kind))
+    store.replace("ns", [obj("a"), obj("b")], notify=False)
+    assert set(store.objects) == {("ns", "a"), ("ns", "b")} and seen == []
 
 
 def test_a_relist_reports_what_changed_while_the_watch_was_down() -> None:
