@@ -30,3 +30,13 @@ API_RETRIES = Counter(
     "Requests sent again because the API server asked to slow down (429, or 503 with Retry-After).",
     ["status"],
 )
+API_READS = Counter(
+    "rudder_api_read_requests_total",
+    "Read requests the controller sent to the API server: gets and lists its caches did not answer, and the "
+    "caches' own lists and watch opens (verb watch).",
+    ["verb", "kind"],
+)
+CACHE_OBJECTS = Gauge("rudder_cache_objects", "Objects held by the watch-fed cache, by kind.", ["kind"])
+WATCH_RESTARTS = Counter(
+    "rudder_watch_restarts_total", "Watch streams re-opened, by kind and cause (expired, error).", ["kind", "cause"]
+)

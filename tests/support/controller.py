@@ -43,11 +43,14 @@ class ControllerProcess:
         self.metrics_port, self.health_port = free_port(), free_port()
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"controller-{self.metrics_port}.log"
-        env = {**os.environ, "KUBECONFIG": self.kubeconfig, "PYTHONUNBUFFERED": "1", **self.env}
+        # Until CanaryReleases requeue themselves, they poll every second as they did with the 1 s resync.
+        env = {**os.environ, "KUBECONFIG": self.kubeconfig, "PYTHONUNBUFFERED": "1",
+               "RUDDER_CANARY_POLL_SECONDS": "1", **self.env}
         cmd = [
             sys.executable, "-m", "rudder.controller",
             "--metrics-port", str(self.metrics_port), "--health-port", str(self.health_port),
-            "--resync", env.get("RUDDER_TEST_RESYNC", "1"), *self.args,
+            # The safety net stays out of the way: every reaction the tests wait for must be event-driven.
+            "--resync", env.get("RUDDER_TEST_RESYNC", "3600"), *self.args,
         ]
         if "--peering" not in self.args:
             cmd.append("--standalone")
