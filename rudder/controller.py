@@ -3,7 +3,8 @@
     rudder-controller [--controllers release,canary] [--namespace NS ... | --all-namespaces]
                       [--metrics-port 8080] [--health-port 8081]
                       [--peering NAME [--priority N|auto] [--peering-lifetime SECONDS] | --standalone]
-                      [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--kubeconfig PATH]
+                      [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--max-concurrent-reconciles N]
+                      [--kubeconfig PATH]
                       [--history-key-file PATH | --history-key-secret NS/NAME] [--accept-unsigned-history]
                       [--prometheus-url URL] [--prometheus-allow ENTRY ...]
                       [--render-timeout SECONDS] [--render-memory MIB] [--render-output MIB]
@@ -31,6 +32,7 @@ import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +40,7 @@ import kopf
 from prometheus_client import start_http_server
 
 from rudder.domain.history_auth import HistoryKeyError
+from rudder.kopfkit import Runtime
 from rudder.render.isolation import start_workers
 from rudder.render.limits import MIB, RenderLimits, limits_from_environment, set_default_limits
 from rudder.sharding import SHARD_LABEL, ShardError, finalizer, parse_shard
@@ -62,7 +65,8 @@ class ControllerConfig:
     priority: int = 0
     peering_lifetime: int = 15
     allow_cluster_scoped: frozenset[str] = field(default_factory=frozenset)
-    resync_seconds: float = 5.0
+    resync_seconds: float = 300.0  # the safety net: every object is reconciled at least this often
+    max_concurrent_reconciles: int = 8
     kubeconfig: str | None = None
     history_key_file: str | None = None
     history_key_secret: str | None = None
@@ -116,8 +120,12 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
                         f"by a standby within about this time (at least {MIN_PEERING_LIFETIME})")
     p.add_argument("--allow-cluster-scoped", action="append", default=[], metavar="KIND.GROUP",
                    help="cluster-scoped kind a Release may create (e.g. ClusterRole.rbac.authorization.k8s.io)")
-    p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "5")),
-                   help="seconds between level-triggered resyncs of each object")
+    p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "300")),
+                   help="safety net: seconds after which an object nothing woke is reconciled anyway "
+                        "(changes wake it at once; env RUDDER_RESYNC_SECONDS)")
+    p.add_argument("--max-concurrent-reconciles", type=int, metavar="N",
+                   default=int(os.environ.get("RUDDER_MAX_CONCURRENT_RECONCILES", "8")),
+                   help="reconciles running at once, over all objects (env RUDDER_MAX_CONCURRENT_RECONCILES)")
     p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
     key = p.add_mutually_exclusive_group()
     key.add_argument("--history-key-file", metavar="PATH", default=os.environ.get("RUDDER_HISTORY_KEY_FILE"),
@@ -148,8 +156,7 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
                    help="label selector of the Releases and CanaryReleases this controller handles, e.g. "
                         f"'{SHARD_LABEL}=a' or '!{SHARD_LABEL}' (see docs/deploy.md, Sharding)")
     args = p.parse_args(list(argv))
-    if not (0 < args.render_timeout < 1e6 and args.render_memory > 0 and args.render_output > 0):
-        p.error("--render-timeout, --render-memory and --render-output must be positive")
+    _check_numbers(p, args)
     from canary.providers.access import PrometheusAccess  # the canary package loads only when needed
 
     try:
@@ -177,6 +184,7 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         peering_lifetime=args.peering_lifetime,
         allow_cluster_scoped=frozenset(args.allow_cluster_scoped),
         resync_seconds=args.resync,
+        max_concurrent_reconciles=args.max_concurrent_reconciles,
         kubeconfig=args.kubeconfig,
         history_key_file=args.history_key_file,
         history_key_secret=args.history_key_secret,
@@ -189,9 +197,25 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     )
 
 
-def build_registry(cfg: ControllerConfig) -> kopf.OperatorRegistry:
+def _check_numbers(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if not (0 < args.render_timeout < 1e6 and args.render_memory > 0 and args.render_output > 0):
+        p.error("--render-timeout, --render-memory and --render-output must be positive")
+    if not args.resync > 0 or args.max_concurrent_reconciles < 1:
+        p.error("--resync must be positive and --max-concurrent-reconciles at least 1")
+
+
+def build_runtime(cfg: ControllerConfig) -> Runtime:
+    """The reconcile pool and the watch-fed object cache both controllers share (rudder.kopfkit)."""
+    from rudder.kube.informer import ObjectCache
+
+    pool = ThreadPoolExecutor(max_workers=cfg.max_concurrent_reconciles, thread_name_prefix="reconcile")
+    return Runtime(pool=pool, cache=ObjectCache.from_environment(cfg.kubeconfig, cfg.namespaces))
+
+
+def build_registry(cfg: ControllerConfig, runtime: Runtime | None = None) -> kopf.OperatorRegistry:
     """Register only the chosen controllers' handlers."""
     registry = kopf.OperatorRegistry()
+    runtime = runtime or build_runtime(cfg)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -201,11 +225,11 @@ def build_registry(cfg: ControllerConfig) -> kopf.OperatorRegistry:
     if "release" in cfg.controllers:
         from rudder import handlers as release_handlers
 
-        release_handlers.register(registry, cfg)
+        release_handlers.register(registry, cfg, runtime)
     if "canary" in cfg.controllers:
         from canary import handlers as canary_handlers
 
-        canary_handlers.register(registry, cfg)
+        canary_handlers.register(registry, cfg, runtime)
     return registry
 
 
@@ -225,7 +249,8 @@ def configure(settings: kopf.OperatorSettings, cfg: ControllerConfig) -> None:
     # namespaced install needs no cluster-scoped permission (kopf would try, and warn when refused).
     settings.scanning.disabled = bool(cfg.namespaces) and all(
         _EXACT_NAMESPACE.fullmatch(ns) for ns in cfg.namespaces)
-    settings.execution.max_workers = 8
+    # kopf's own executor runs only the sync deletion handlers now; reconciles run in Runtime.pool.
+    settings.execution.max_workers = cfg.max_concurrent_reconciles
 
 
 def serve_terminating_namespaces() -> None:

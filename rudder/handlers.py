@@ -1,9 +1,10 @@
 """kopf handlers of the Release controller: thin wrappers over `rudder.kube.reconcile`.
 
-A watch event reacts at once; a timer resyncs every Release so status follows the cluster
-(a pod crashing later shows up without any change to the Release) and referenced ConfigMaps
-and Secrets are re-read. Both paths take the same per-Release lock, so one Release is never
-reconciled twice at the same time while many Releases reconcile concurrently.
+Event-driven (rudder.kopfkit): a Release is reconciled when it changes, when something it owns or
+reads changes (`rudder.kube.wakes` maps watch events of the cache to the Releases they concern: a pod
+crashing later shows up without any change to the Release), when its progress deadline is due, and on
+the safety-net resync. The daemon and the deletion handler take the same per-Release lock, so one Release
+is never reconciled twice at the same time while many Releases reconcile concurrently.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import kopf
 
-from rudder.kopfkit import GROUP, VERSION, ObjectLocks, register_level_triggered
+from rudder.kopfkit import GROUP, VERSION, ObjectLocks, Runtime, Wakeups, register_level_triggered
 from rudder.kube import finalize, secrecy
 from rudder.kube.applier import FieldsetCache
 from rudder.kube.client import Kube, KubeError
 from rudder.kube.history_key import load_history_key
 from rudder.kube.metrics import RECONCILE_ERRORS, RECONCILE_SECONDS, RECONCILES
 from rudder.kube.reconcile import Settings, reconcile
+from rudder.kube.wakes import ReleaseWakes
 
 if TYPE_CHECKING:
     from rudder.controller import ControllerConfig
@@ -35,13 +37,16 @@ class ReconcileCrashed(Exception):
     """An unexpected error of one reconcile, its message redacted; kopf retries it with backoff."""
 
 
-def reconcile_redacted(kube: Kube, namespace: str, name: str, cache: FieldsetCache, settings: Settings) -> None:
+def reconcile_redacted(
+    kube: Kube, namespace: str, name: str, cache: FieldsetCache, settings: Settings
+) -> float | None:
     """One reconcile in its own secrets scope: whatever error leaves it (kopf logs it and posts it as an
-    Event) is redacted like status is."""
+    Event) is redacted like status is. Returns the requeue-after (seconds) or None."""
     with secrecy.scope():
         try:
-            reconcile(kube, namespace, name, cache, settings)
+            requeue = reconcile(kube, namespace, name, cache, settings)
             RECONCILES.labels(outcome="ok").inc()
+            return requeue
         except KubeError as err:
             RECONCILES.labels(outcome="error").inc()
             RECONCILE_ERRORS.labels(controller="release").inc()
@@ -62,9 +67,9 @@ def crashed(namespace: str, name: str, exc: Exception) -> ReconcileCrashed:
     return ReconcileCrashed(message)
 
 
-def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
+def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig, runtime: Runtime) -> None:
     """Register the Release handlers into `registry`."""
-    kube = Kube.from_environment(cfg.kubeconfig)
+    kube = Kube.from_environment(cfg.kubeconfig, cache=runtime.cache)
     cache = FieldsetCache()
     locks = ObjectLocks()
     settings = Settings(
@@ -73,13 +78,13 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
         accept_unsigned_history=cfg.accept_unsigned_history,
     )
 
-    def run(namespace: str, name: str, uid: str, blocking: bool) -> None:
+    def run(namespace: str, name: str, uid: str, blocking: bool) -> float | None:
         lock = locks.get(uid)
         if not lock.acquire(blocking=blocking):
-            return  # another path is reconciling this Release right now; it sees the same state
+            return None  # another path is reconciling this Release right now; it sees the same state
         started = time.monotonic()
         try:
-            reconcile_redacted(kube, namespace, name, cache, settings)
+            return reconcile_redacted(kube, namespace, name, cache, settings)
         finally:
             RECONCILE_SECONDS.observe(time.monotonic() - started)
             lock.release()
@@ -88,8 +93,11 @@ def register(registry: kopf.OperatorRegistry, cfg: ControllerConfig) -> None:
         locks.drop(uid)
         cache.forget(uid)
 
+    wakeups = Wakeups()
+    if runtime.cache is not None:
+        ReleaseWakes(runtime.cache, wakeups.wake).start()
     register_level_triggered(registry, PLURAL, resync_seconds=cfg.resync_seconds, run=run, forget=forget,
-                             labels=cfg.shard_labels)
+                             labels=cfg.shard_labels, wakeups=wakeups, pool=runtime.pool)
 
     @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, backoff=2, labels=cfg.shard_labels)
     def on_delete(body: kopf.Body, uid: str, **_: Any) -> None:

@@ -13,14 +13,18 @@ import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubernetes import client, config, dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from kubernetes.dynamic.resource import Resource
+from kubernetes.watch.watch import iter_resp_lines
 
-from rudder.kube.metrics import API_WRITES
+from rudder.kube.metrics import API_READS, API_WRITES
+
+if TYPE_CHECKING:
+    from rudder.kube.informer import ObjectCache
 
 FIELD_MANAGER = "rudder"
 # Connect and read timeouts of every request: a hung connection must not stall a Release forever.
@@ -61,6 +65,12 @@ def _segment(value: str | None) -> str | None:
     return urllib.parse.quote(value, safe="")
 
 
+def _status_exception(status: int, reason: str | None, body: bytes) -> ApiException:
+    exc = ApiException(status=status, reason=reason)
+    exc.body = body.decode(errors="replace")
+    return exc
+
+
 def _translate(exc: ApiException) -> KubeError:
     message = exc.reason or "error"
     reason = exc.reason or ""
@@ -97,11 +107,19 @@ class Kube:
 
     `impersonate` returns a sibling whose requests act as a ServiceAccount, so a Release
     with `spec.serviceAccountName` can do no more than that account may.
+
+    With a `cache` (rudder.kube.informer), `get` and `list_objects` are answered from the watch-fed
+    cache when it holds the kind, and the answers of writes are fed back into it (read-your-writes).
+    An impersonating sibling reads from the API server (its reads must keep the ServiceAccount's
+    permissions) but still feeds its writes into the cache.
     """
 
-    def __init__(self, api: client.ApiClient, *, user: str | None = None) -> None:
+    def __init__(self, api: client.ApiClient, *, user: str | None = None, cache: ObjectCache | None = None,
+                 writes_to: ObjectCache | None = None) -> None:
         self.api = api
         self.user = user
+        self.cache = cache
+        self._writes_to = cache or writes_to
         with _DISCOVERY:
             self._dyn = dynamic.DynamicClient(api)
         self._lock = threading.Lock()
@@ -109,13 +127,13 @@ class Kube:
         self._impersonated: dict[str, Kube] = {}
 
     @classmethod
-    def from_environment(cls, kubeconfig: str | None = None) -> Kube:
+    def from_environment(cls, kubeconfig: str | None = None, *, cache: ObjectCache | None = None) -> Kube:
         """In-cluster config when running in a pod, else the kubeconfig."""
         try:
             config.load_incluster_config()
-            return cls(client.ApiClient())
+            return cls(client.ApiClient(), cache=cache)
         except config.ConfigException:
-            return cls(config.new_client_from_config(config_file=kubeconfig))
+            return cls(config.new_client_from_config(config_file=kubeconfig), cache=cache)
 
     def impersonate(self, namespace: str, service_account: str) -> Kube:
         """A client acting as the ServiceAccount (created once per account and reused)."""
@@ -128,7 +146,7 @@ class Kube:
         # No Impersonate-Group: the API server then derives the ServiceAccount's own groups
         # (system:serviceaccounts, system:serviceaccounts:<ns>), as for its token.
         api.set_default_header("Impersonate-User", user)
-        clone = Kube(api, user=user)
+        clone = Kube(api, user=user, writes_to=self._writes_to)
         with self._lock:
             return self._impersonated.setdefault(user, clone)
 
@@ -182,8 +200,22 @@ class Kube:
         API_WRITES.labels(verb=verb, kind=kind, namespace=namespace or "").inc()
         return self._call(fn)
 
+    def _wrote(self, obj: dict[str, Any]) -> dict[str, Any]:
+        if self._writes_to is not None and obj.get("kind") and obj.get("kind") != "Status":
+            self._writes_to.observe(obj)
+        return obj
+
     def get(self, ref: Ref) -> dict[str, Any] | None:
         """The live object, or None when it does not exist."""
+        if self.cache is not None:
+            cached = self.cache.get(ref)
+            if not isinstance(cached, CacheMiss):
+                return cached
+        elif self._writes_to is not None:
+            # An impersonating sibling reads with its own identity, but changes to what it reads still
+            # wake the Release: the controller's cache watches the kind.
+            self._writes_to.ensure(ref.api_version, ref.kind)
+        API_READS.labels(verb="get", kind=ref.kind).inc()
         res = self._require(ref.api_version, ref.kind)
         try:
             obj = self._call(lambda: self._dyn.get(
@@ -197,6 +229,11 @@ class Kube:
     def list_objects(
         self, api_version: str, kind: str, namespace: str | None, label_selector: str = ""
     ) -> list[dict[str, Any]]:
+        if self.cache is not None:
+            cached = self.cache.list(api_version, kind, namespace, label_selector)
+            if not isinstance(cached, CacheMiss):
+                return cached
+        API_READS.labels(verb="list", kind=kind).inc()
         res = self._require(api_version, kind)
         got = self._call(lambda: self._dyn.get(
             res, namespace=_segment(namespace), label_selector=label_selector, _request_timeout=REQUEST_TIMEOUT))
@@ -217,39 +254,39 @@ class Kube:
                 res, body=dict(obj), name=name, namespace=namespace, **kwargs
             )
             return _plain(self._call(fn))
-        return _plain(self._write(
+        return self._wrote(_plain(self._write(
             "apply", obj["kind"], meta.get("namespace"),
             lambda: self._dyn.server_side_apply(res, body=dict(obj), name=name, namespace=namespace, **kwargs),
-        ))
+        )))
 
     def create(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         res = self._require(obj["apiVersion"], obj["kind"])
         ns = obj["metadata"].get("namespace")
-        return _plain(self._write(
+        return self._wrote(_plain(self._write(
             "create", obj["kind"], ns, lambda: self._dyn.create(
                 res, body=dict(obj), namespace=_segment(ns), _request_timeout=REQUEST_TIMEOUT)
-        ))
+        )))
 
     def patch(self, ref: Ref, patch: Mapping[str, Any], *, subresource: str | None = None) -> dict[str, Any]:
         """A JSON merge patch of the object or one of its subresources (`status`)."""
         res = self._require(ref.api_version, ref.kind)
         target = getattr(res, subresource) if subresource else res
-        return _plain(self._write(
+        return self._wrote(_plain(self._write(
             "patch", ref.kind if not subresource else f"{ref.kind}/{subresource}", ref.namespace,
             lambda: self._dyn.patch(
                 target, body=dict(patch), name=_segment(ref.name), namespace=_segment(ref.namespace),
                 content_type="application/merge-patch+json", _request_timeout=REQUEST_TIMEOUT,
             ),
-        ))
+        )))
 
     def json_patch(self, ref: Ref, ops: list[dict[str, Any]]) -> dict[str, Any]:
         """An RFC 6902 JSON Patch; a failed `test` op comes back as a 422/409 KubeError."""
         res = self._require(ref.api_version, ref.kind)
-        return _plain(self._write(
+        return self._wrote(_plain(self._write(
             "patch", ref.kind, ref.namespace,
             lambda: self._dyn.patch(res, body=ops, name=_segment(ref.name), namespace=_segment(ref.namespace),
                               content_type="application/json-patch+json", _request_timeout=REQUEST_TIMEOUT),
-        ))
+        )))
 
     def delete(self, ref: Ref, *, propagation: str = "Background") -> bool:
         """Delete; False when it was already gone."""
@@ -262,14 +299,68 @@ class Kube:
             ))
         except KubeError as err:
             if err.not_found:
+                if self._writes_to is not None:
+                    self._writes_to.observe_deleted(ref)
                 return False
             raise
+        if self._writes_to is not None:
+            self._writes_to.observe_deleted(ref)
         return True
+
+    # -- list+watch for the watch-fed caches (rudder.kube.streams) --------------------------
+
+    def _raw_get(self, api_version: str, kind: str, namespace: str | None, query: list[tuple[str, Any]],
+                 timeout: float) -> Any:
+        res = self._require(api_version, kind)
+        path = res.path(namespace=_segment(namespace))
+        request = self.api.param_serialize("GET", path, query_params=query,
+                                           header_params={"Accept": "application/json"},
+                                           auth_settings=["BearerToken"])
+        response = self._call(lambda: self.api.call_api(*request, _request_timeout=(5, timeout)))
+        if not 200 <= response.status <= 299:
+            raise _translate(_status_exception(response.status, response.reason, response.read() or b""))
+        return response
+
+    def list_page(self, api_version: str, kind: str, namespace: str | None, *, limit: int,
+                  token: str | None = None) -> dict[str, Any]:
+        """One page of a list (the raw JSON: `items`, `metadata.continue`, `metadata.resourceVersion`)."""
+        API_READS.labels(verb="list", kind=kind).inc()
+        query: list[tuple[str, Any]] = [("limit", limit)]
+        if token:
+            query.append(("continue", token))
+        page: dict[str, Any] = json.loads(self._raw_get(api_version, kind, namespace, query, 60).read())
+        return page
+
+    def watch_events(self, api_version: str, kind: str, namespace: str | None, resource_version: str, *,
+                     timeout: int) -> Iterator[dict[str, Any]]:
+        """The events of one watch from `resource_version` (bookmarks included) until the server ends it
+        after about `timeout` seconds. An expired version is a KubeError 410, raised or sent as an ERROR event."""
+        API_READS.labels(verb="watch", kind=kind).inc()
+        query: list[tuple[str, Any]] = [("watch", "true"), ("resourceVersion", resource_version),
+                                        ("allowWatchBookmarks", "true"), ("timeoutSeconds", timeout)]
+        response = self._raw_get(api_version, kind, namespace, query, timeout + 30)
+        try:
+            for line in iter_resp_lines(response.response):
+                if line.strip():
+                    yield json.loads(line)
+        finally:
+            response.response.close()  # a watch broken off mid-stream must not go back to the pool
+            response.response.release_conn()
 
     def iter_namespaced(self, kinds: list[tuple[str, str]], namespace: str, selector: str) -> Iterator[dict[str, Any]]:
         for api_version, kind in kinds:
             if self.resource(api_version, kind) is not None:
                 yield from self.list_objects(api_version, kind, namespace, selector)
+
+
+class CacheMiss:
+    """A cache's answer "I cannot tell" (kind not synced or not watchable): ask the API server."""
+
+    def __repr__(self) -> str:
+        return "MISS"
+
+
+MISS = CacheMiss()
 
 
 def _plain(obj: Any) -> dict[str, Any]:

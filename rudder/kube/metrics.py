@@ -21,3 +21,12 @@ RECONCILE_SECONDS = Histogram(
 RELEASE_REVISION = Gauge(
     "rudder_release_revision", "Current revision of each Release.", ["namespace", "release"]
 )
+API_READS = Counter(
+    "rudder_api_read_requests_total",
+    "Read requests (get, list) the controller sent to the API server, i.e. not answered by its caches.",
+    ["verb", "kind"],
+)
+CACHE_OBJECTS = Gauge("rudder_cache_objects", "Objects held by the watch-fed cache, by kind.", ["kind"])
+WATCH_RESTARTS = Counter(
+    "rudder_watch_restarts_total", "Watch streams re-opened, by kind and cause (expired, error).", ["kind", "cause"]
+)

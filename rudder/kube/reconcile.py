@@ -38,6 +38,9 @@ from rudder.models import HistoryPhase, ReleaseSpec, SpecError, parse_release_sp
 log = logging.getLogger("rudder.release")
 
 PROMOTION_ANNOTATION = "rudder.dev/promoted-from"
+# A failure that may pass without any change we watch (RBAC granted, a webhook back, a slot freed) is
+# retried this often.
+FAILURE_RETRY_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -90,16 +93,20 @@ class Context:
         return None
 
 
-def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, settings: Settings) -> None:
-    """Bring one Release to its desired state and report it in status."""
+def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, settings: Settings) -> float | None:
+    """Bring one Release to its desired state and report it in status.
+
+    Returns when to look again although nothing changed (seconds): the progress deadline of a revision
+    not Ready yet, or a retry after a failure that may pass by itself (a refused apply). None: only a change
+    wakes it (its own status write, an object it owns or an input it reads; see rudder.kube.wakes)."""
     release = kube.get(io.release_ref(namespace, name))
     if release is None or release["metadata"].get("deletionTimestamp"):
-        return
+        return None
     try:
         spec = parse_release_spec(release.get("spec") or {})
     except SpecError as err:
         report.failed(kube, release, "InvalidSpec", str(err))
-        return
+        return None
     meta = release["metadata"]
     applier = kube.impersonate(namespace, spec.service_account_name) if spec.service_account_name else kube
     owner = ReleaseIdentity(meta["name"], namespace, meta["uid"])
@@ -114,12 +121,12 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
     )
     waiting = report.dependencies_pending(ctx)
     if waiting:
-        return
+        return None
     try:
         inputs = io.fetch_inputs(kube, namespace, spec)
     except io.InputError as err:
         report.failed(kube, release, "InputMissing", str(err))
-        return
+        return None
     secrecy.remember(values_from_redactor(spec.values_from, inputs.values_from_contents))
     digest = content_digest(spec, config_map_data=inputs.config_map_data,
                             values_from_contents=inputs.values_from_contents)
@@ -135,25 +142,29 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
     try:
         if decision.action is RevisionAction.FAILED:
             report.failed(kube, release, "RollbackFailed", decision.message, keep_revision=True)
-            return
+            return None
         if decision.action is RevisionAction.ROLLBACK:
             assert decision.revision is not None
             rollback(ctx, decision.revision, reason="RolledBack")
-            return
+            return None
         if decision.renders and not spec.suspend:
             deploy(ctx, decision, inputs)
-            return
+            return None
         if ctx.status.get("revision"):
-            converge(ctx)
-        elif spec.suspend:
+            return converge(ctx)
+        if spec.suspend:
             report.failed(kube, release, "Suspended", "suspended before the first install; nothing applied")
     except ApplyFailed as err:
         report.failed(kube, release, "Forbidden" if err.forbidden else "ApplyFailed", err.message,
                       keep_revision=True)
+        return FAILURE_RETRY_SECONDS
     except HistoryCorrupt as err:
         report.failed(kube, release, FailureReason.HISTORY_CORRUPT, str(err), keep_revision=True)
+        return FAILURE_RETRY_SECONDS
     except io.HistorySlotTaken as err:
         report.failed(kube, release, FailureReason.HISTORY_CORRUPT, str(err), keep_revision=True)
+        return FAILURE_RETRY_SECONDS
+    return None
 
 
 # -- install / upgrade ----------------------------------------------------------------------
@@ -310,8 +321,8 @@ def _stored_objects(ctx: Context, history: Mapping[str, Any]) -> tuple[dict[str,
 # -- steady state ---------------------------------------------------------------------------
 
 
-def converge(ctx: Context) -> None:
-    """Unchanged content: repair drift and suspend/resume, then report health."""
+def converge(ctx: Context) -> float | None:
+    """Unchanged content: repair drift and suspend/resume, then report health; returns the requeue-after."""
     revision = int(ctx.status["revision"])
     history = ctx.history(revision)
     if history is None:
@@ -319,10 +330,10 @@ def converge(ctx: Context) -> None:
         if rejected:
             report.failed(ctx.kube, ctx.release, FailureReason.HISTORY_CORRUPT,
                           f"revision {revision}: {rejected}; nothing applied", keep_revision=True)
-            return
+            return None
         report.failed(ctx.kube, ctx.release, "HistoryMissing",
                       f"the ReleaseHistory of revision {revision} is gone", keep_revision=True)
-        return
+        return None
     inventory = history_inventory(history["spec"])
     live = report.read_live(ctx, inventory)
     if report.apply_suspension(ctx, live):
@@ -346,7 +357,7 @@ def converge(ctx: Context) -> None:
         last_ready = ctx.status.get("lastReadyRevision")
         if last_ready and int(last_ready) != revision:
             rollback(ctx, int(last_ready), reason="AtomicRollback", failed_revision=revision)
-            return
+            return None
     if outcome.deadline_exceeded:
         io.write_history_statuses(ctx.kube, ctx.namespace, [history],
                                   {revision: {"phase": HistoryPhase.FAILED.value}}
@@ -354,3 +365,4 @@ def converge(ctx: Context) -> None:
                                   else {})
     if outcome.ready and not (history.get("status") or {}).get("ready"):
         io.write_history_statuses(ctx.kube, ctx.namespace, [history], {revision: {"ready": True}})
+    return outcome.requeue_after

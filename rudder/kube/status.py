@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from rudder.domain.dependencies import evaluate_dependencies
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rudder.kube.reconcile import Context
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet")
+DEADLINE_SLACK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Outcome:
 
     ready: bool
     deadline_exceeded: bool
+    requeue_after: float | None = None  # seconds until the progress deadline of a revision not Ready yet
 
 
 def _generation(release: Mapping[str, Any]) -> int:
@@ -157,11 +159,12 @@ def health(ctx: Context, revision: int, live: Mapping[ObjectRef, Mapping[str, An
     workloads = [obj for obj in live.values() if obj and obj.get("kind") in WORKLOAD_KINDS]
     pods, hashes = _pods_and_hashes(ctx, workloads)
     stats = pod_statistics(pods, hashes)
-    started = ctx.status.get("revisionStartedAt")
+    started_text = ctx.status.get("revisionStartedAt")
+    started = datetime.fromisoformat(started_text.replace("Z", "+00:00")) if started_text else None
     computed = build_status(StatusInputs(
         generation=_generation(ctx.release), now=ctx.now, revision=revision,
         resources=resources, pods=stats,
-        revision_started_at=datetime.fromisoformat(started.replace("Z", "+00:00")) if started else None,
+        revision_started_at=started,
         timeout_seconds=ctx.spec.timeout_seconds, suspended=ctx.spec.suspend,
         notes=str(ctx.status.get("notes") or ""), previous=ctx.status,
     ))
@@ -172,9 +175,15 @@ def health(ctx: Context, revision: int, live: Mapping[ObjectRef, Mapping[str, An
         event = (reason, computed.message)
     _write(ctx.kube, ctx.release, status, event=event,
            warning=computed.phase is ReleasePhase.FAILED)
+    requeue = None
+    if reason == "Progressing" and started is not None:
+        # Nothing may change before the deadline passes: look again just after it.
+        deadline = started + timedelta(seconds=ctx.spec.timeout_seconds)
+        requeue = max((deadline - ctx.now).total_seconds(), 0.0) + DEADLINE_SLACK_SECONDS
     return Outcome(
         ready=computed.phase is ReleasePhase.READY,
         deadline_exceeded=reason == "ProgressDeadlineExceeded",
+        requeue_after=requeue,
     )
 
 

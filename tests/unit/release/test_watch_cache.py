@@ -1,0 +1,131 @@
+"""The watch-fed cache's pure parts: label selectors matched locally as the API server would (equality,
+inequality, set membership, existence; a form it does not take falls back to the server), the namespace
+patterns of --namespace as kopf reads them, the bookkeeping of one kind's store (stale events and events
+of objects the controller deleted itself are ignored; a re-list tells listeners what changed meanwhile),
+and which Release a watch event concerns (labels, the release-namespace annotation, controller owners,
+chart and values ConfigMaps, dependsOn)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kopf._cogs.structs.references import match_namespace
+
+from rudder.domain.wakes import Owner, controller_owner, reads_of, release_of
+from rudder.kube.client import MISS
+from rudder.kube.informer import KindStore, is_older, select
+from rudder.kube.namespaces import NamespaceScope, match_pattern
+
+
+def obj(name: str, namespace: str = "ns", rv: str = "10", uid: str = "u1", **labels: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": namespace, "resourceVersion": rv, "uid": uid,
+                         "labels": dict(labels)}}
+
+
+OBJECTS = [obj("a", app="web", tier="front"), obj("b", app="db"), obj("c"), obj("d", "other", app="web")]
+
+
+@pytest.mark.parametrize(("selector", "names"), [
+    ("", ["a", "b", "c"]),
+    ("app=web", ["a"]),
+    ("app==web", ["a"]),
+    ("app!=web", ["b", "c"]),
+    ("app in (web,db)", ["a", "b"]),
+    ("app notin (web)", ["b", "c"]),
+    ("app", ["a", "b"]),
+    ("!app", ["c"]),
+    ("app=web,tier=front", ["a"]),
+    ("app=web,tier=back", []),
+])
+def test_selectors_match_like_the_api_server(selector: str, names: list[str]) -> None:
+    found = select(OBJECTS, "ns", selector)
+    assert not isinstance(found, type(MISS))
+    assert [o["metadata"]["name"] for o in found] == names
+
+
+def test_a_list_across_namespaces_and_an_unsupported_selector() -> None:
+    everywhere = select(OBJECTS, None, "app=web")
+    assert not isinstance(everywhere, type(MISS))
+    assert [o["metadata"]["name"] for o in everywhere] == ["a", "d"]
+    assert select(OBJECTS, "ns", "app=web,app=db") is MISS  # a key twice: the server evaluates it
+
+
+@pytest.mark.parametrize("pattern", ["s1234-*", "myapp-*, !*-pr-*, *pr-123", "!*-pr-*, *pr-123", "exact", "a?c"])
+@pytest.mark.parametrize("namespace", ["s1234-x", "myapp-test", "myapp-pr-123", "myapp-pr-456",
+                                       "otherapp-pr-123", "exact", "abc", "default"])
+def test_namespace_patterns_match_as_kopf_does(pattern: str, namespace: str) -> None:
+    assert match_pattern(namespace, pattern) == match_namespace(namespace, pattern)
+
+
+def test_exact_namespaces_are_watched_one_by_one_and_patterns_cluster_wide() -> None:
+    exact = NamespaceScope.of(("a", "b", "a"))
+    assert exact.exact == ("a", "b") and exact.matches("a") and not exact.matches("c")
+    globbed = NamespaceScope.of(("s1-*",))
+    assert not globbed.exact and globbed.matches("s1-x") and not globbed.matches("s2-x")
+    assert NamespaceScope.of(()).everything and NamespaceScope.of(()).matches("anything")
+
+
+def test_store_ignores_stale_events_and_revives_nothing_it_deleted() -> None:
+    store = KindStore("v1", "ConfigMap")
+    seen: list[tuple[str, str]] = []
+    store.listeners.append(lambda kind, o: seen.append((kind, o["metadata"]["resourceVersion"])))
+    assert store.apply("ADDED", obj("a", rv="10"))
+    assert store.apply("MODIFIED", obj("a", rv="12"))
+    assert not store.apply("MODIFIED", obj("a", rv="11"))  # older than what is stored: a late watch event
+    assert store.objects[("ns", "a")]["metadata"]["resourceVersion"] == "12"
+    store.tombstones[("ns", "a")] = 12
+    store.apply("DELETED", obj("a", rv="12"))
+    store.tombstones[("ns", "a")] = 12  # what ObjectCache.observe_deleted leaves behind
+    assert not store.apply("MODIFIED", obj("a", rv="12"))  # the event of a version already deleted
+    assert ("ns", "a") not in store.objects
+    assert store.apply("ADDED", obj("a", rv="20", uid="u2"))  # created again later
+    assert seen == [("ADDED", "10"), ("MODIFIED", "12"), ("DELETED", "12"), ("ADDED", "20")]
+
+
+def test_a_relist_reports_what_changed_while_the_watch_was_down() -> None:
+    store = KindStore("v1", "ConfigMap")
+    for o in (obj("kept", rv="1"), obj("changed", rv="2"), obj("gone", rv="3"), obj("elsewhere", "other", rv="4")):
+        store.apply("ADDED", o)
+    seen: list[tuple[str, str]] = []
+    store.listeners.append(lambda kind, o: seen.append((kind, o["metadata"]["name"])))
+    store.replace("ns", [obj("kept", rv="1"), obj("changed", rv="5"), obj("new", rv="6")])
+    assert sorted(seen) == [("ADDED", "new"), ("DELETED", "gone"), ("MODIFIED", "changed")]
+    assert set(store.objects) == {("ns", "kept"), ("ns", "changed"), ("ns", "new"), ("other", "elsewhere")}
+
+
+def test_only_the_same_object_at_a_smaller_version_is_older() -> None:
+    assert is_older(obj("a", rv="9"), obj("a", rv="10"))
+    assert not is_older(obj("a", rv="9", uid="u2"), obj("a", rv="10"))  # re-created: a new object
+    assert not is_older(obj("a", rv="x"), obj("a", rv="10"))  # not a number: accepted as it comes
+
+
+def test_release_of_managed_objects_and_histories() -> None:
+    managed = obj("web", **{"rudder.dev/release": "shop"})
+    assert release_of(managed) == ("ns", "shop")
+    cluster_scoped = {"metadata": {"name": "role", "labels": {"rudder.dev/release": "shop"},
+                                   "annotations": {"rudder.dev/release-namespace": "team"}}}
+    assert release_of(cluster_scoped) == ("team", "shop")
+    assert release_of(obj("plain")) is None
+
+
+def test_pods_lead_to_their_workload_through_the_controller_owner() -> None:
+    pod = {"metadata": {"name": "p", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "Node", "name": "n"},
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-abc", "controller": True}]}}
+    assert controller_owner(pod) == Owner("apps/v1", "ReplicaSet", "web-abc")
+    assert controller_owner(obj("orphan")) is None
+
+
+def test_reads_of_a_release_name_its_configmaps_and_dependencies() -> None:
+    release = {"spec": {
+        "chart": {"configMapRef": {"name": "chart"}},
+        "valuesFrom": [{"configMapKeyRef": {"name": "values", "key": "v"}},
+                       {"secretKeyRef": {"name": "secret", "key": "s"}}, "junk"],
+        "dependsOn": [{"name": "db"}, {"nope": 1}],
+    }}
+    reads = reads_of(release)
+    assert reads.config_maps == {"chart", "values"}
+    assert reads.depends_on == {"db"}
+    assert reads_of({"spec": "broken"}).config_maps == frozenset()
