@@ -6,7 +6,7 @@
                       [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--max-concurrent-reconciles N]
                       [--kubeconfig PATH]
                       [--history-key-file PATH | --history-key-secret NS/NAME] [--accept-unsigned-history]
-                      [--prometheus-url URL] [--prometheus-allow ENTRY ...]
+                      [--prometheus-url URL] [--prometheus-allow ENTRY ...] [--analysis-workers N]
                       [--render-timeout SECONDS] [--render-memory MIB] [--render-output MIB]
                       [--shard SELECTOR]
 
@@ -73,6 +73,7 @@ class ControllerConfig:
     accept_unsigned_history: bool = False
     prometheus_url: str | None = None  # the default endpoint of canary analyses
     prometheus_allow: tuple[str, ...] = ()  # further endpoints a CanaryRelease may name
+    analysis_workers: int = 16  # canary analysis queries measured at once (canary.kube.looks)
     render_limits: RenderLimits = field(default_factory=RenderLimits)
     shard: str | None = None
 
@@ -142,6 +143,10 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p.add_argument("--prometheus-allow", action="append", default=[], metavar="ENTRY",
                    help="a Prometheus a CanaryRelease may name: scheme://host[:port|:*][/path] or host:port "
                         "(repeatable; without any, canaries may only use --prometheus-url)")
+    p.add_argument("--analysis-workers", type=int, metavar="N",
+                   default=int(os.environ.get("RUDDER_ANALYSIS_WORKERS", "16")),
+                   help="canary analysis queries measured at once, over all canaries; one canary uses at most "
+                        "a quarter of them (env RUDDER_ANALYSIS_WORKERS)")
     try:
         render_defaults = limits_from_environment(os.environ)
     except ValueError as err:
@@ -191,6 +196,7 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         accept_unsigned_history=args.accept_unsigned_history,
         prometheus_url=args.prometheus_url,
         prometheus_allow=tuple(args.prometheus_allow),
+        analysis_workers=args.analysis_workers,
         render_limits=RenderLimits(cpu_seconds=args.render_timeout, memory_bytes=args.render_memory * MIB,
                                    output_bytes=args.render_output * MIB),
         shard=args.shard,
@@ -202,6 +208,8 @@ def _check_numbers(p: argparse.ArgumentParser, args: argparse.Namespace) -> None
         p.error("--render-timeout, --render-memory and --render-output must be positive")
     if not args.resync > 0 or args.max_concurrent_reconciles < 1:
         p.error("--resync must be positive and --max-concurrent-reconciles at least 1")
+    if args.analysis_workers < 1:
+        p.error("--analysis-workers: at least 1")
 
 
 def build_runtime(cfg: ControllerConfig) -> Runtime:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from canary.domain.actions import RunAnalysis
 from canary.domain.fork import ForkPlan
+from canary.domain.interest import Interest
 from canary.domain.machine import decide
 from canary.domain.observed import AnalysisOutcome
 from canary.kube.analysis import plan_look, run_analysis
@@ -20,6 +21,7 @@ from canary.kube.execute import Outcome, execute, utcnow
 from canary.kube.looks import RUNNING, LookPool
 from canary.kube.observe import Gathered, observe
 from canary.kube.prometheus import check_endpoint
+from canary.kube.wakes import interests_of
 from canary.models import CanarySpec
 from canary.providers import MetricProvider
 from canary.providers.access import PrometheusAccess
@@ -31,6 +33,7 @@ class Result:
     requeue_after: float | None = None
     deletion_allowed: bool = False
     gone: bool = False
+    reads: frozenset[Interest] = frozenset()  # what a change to wakes the canary (canary.kube.wakes)
 
 
 def _observe(kube: Kube, namespace: str, name: str, access: PrometheusAccess | None,
@@ -54,6 +57,7 @@ def reconcile(kube: Kube, namespace: str, name: str, *, provider: MetricProvider
     gathered = _observe(kube, namespace, name, access if provider is None else None)
     if gathered is None:
         return Result(gone=True)
+    reads = interests_of(gathered)
     outcome: Outcome = execute(kube, gathered, decide(gathered.observed, utcnow()).actions)
     if outcome.analysis is not None:
         if looks is None:
@@ -62,7 +66,7 @@ def reconcile(kube: Kube, namespace: str, name: str, *, provider: MetricProvider
             claimed = _claim(kube, gathered, outcome.analysis, looks, provider=provider, access=access)
             if claimed is None:
                 # The look runs in the pool, which wakes the canary when it is done: nothing timed to wait for.
-                return Result(requeue_after=None)
+                return Result(requeue_after=None, reads=reads)
             judged = claimed
         gathered = _observe(kube, namespace, name, access if provider is None else None, analysis=judged)
         if gathered is None:
@@ -71,7 +75,7 @@ def reconcile(kube: Kube, namespace: str, name: str, *, provider: MetricProvider
         # A second RunAnalysis in one reconcile would judge the same window again: leave it for later.
         outcome = execute(kube, gathered, tuple(a for a in decision.actions
                                                 if type(a).__name__ != "RunAnalysis"))
-    return Result(requeue_after=outcome.requeue_after, deletion_allowed=outcome.deletion_allowed)
+    return Result(requeue_after=outcome.requeue_after, deletion_allowed=outcome.deletion_allowed, reads=reads)
 
 
 def _judge_here(kube: Kube, gathered: Gathered, action: RunAnalysis, provider: MetricProvider | None,
