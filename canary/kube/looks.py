@@ -106,8 +106,8 @@ class LookPool:
         with self._guard:
             return len(self._looks)
 
-    def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+    def shutdown(self, *, wait: bool = False) -> None:
+        self._executor.shutdown(wait=wait, cancel_futures=not wait)
 
     def _drop(self, uid: str, look: _Look) -> None:
         look.dropped = True
