@@ -259,6 +259,9 @@ def configure(settings: kopf.OperatorSettings, cfg: ControllerConfig) -> None:
         _EXACT_NAMESPACE.fullmatch(ns) for ns in cfg.namespaces)
     # kopf's own executor runs only the sync deletion handlers now; reconciles run in Runtime.pool.
     settings.execution.max_workers = cfg.max_concurrent_reconciles
+    # A stopping per-object daemon (rudder.kopfkit) exits within a few loop cycles when idle: give it that
+    # time, or kopf postpones a deletion's finalizer removal by the daemon's cancellation backoff.
+    settings.background.instant_exit_timeout = 1.0
 
 
 def serve_terminating_namespaces() -> None:

@@ -48,8 +48,10 @@ log = logging.getLogger("rudder.kopfkit")
 GROUP, VERSION = "rudder.dev", "v1alpha1"
 # Retry of a pass that failed unexpectedly: doubling from the first to the last.
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 60.0
-# How long kopf lets a stopping daemon finish its current pass before it stops waiting for it.
-STOP_GRACE = 120.0
+# How long kopf lets a stopping daemon finish its current pass before it stops waiting for it (pausing)
+# or how often it checks again (deletion: the finalizer stays until the daemon has exited).
+STOP_GRACE = 10.0
+STOP_POLL = 1.0
 
 Run = Callable[[str, str, str, bool], "float | None"]
 
@@ -164,11 +166,13 @@ def register_level_triggered(
             return
         wakeups.wake(namespace, name)
 
-    @kopf.daemon(GROUP, VERSION, plural, registry=registry, labels=labels, cancellation_backoff=STOP_GRACE)
+    @kopf.daemon(GROUP, VERSION, plural, registry=registry, labels=labels, cancellation_backoff=STOP_GRACE,
+                 cancellation_polling=STOP_POLL)
     async def drive(namespace: str | None, name: str, uid: str, stopped: kopf.DaemonStopped, **_: Any) -> None:
         assert namespace is not None
         loop = asyncio.get_running_loop()
         signal = wakeups._attach(namespace, name, loop)
+        log.info("%s %s/%s: driven by events (safety net every %g s)", plural, namespace, name, resync_seconds)
         watcher = asyncio.ensure_future(_wake_when_stopped(stopped, signal))
         failures = 0
         try:

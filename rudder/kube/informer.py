@@ -66,6 +66,12 @@ def is_older(candidate: Mapping[str, Any], stored: Mapping[str, Any]) -> bool:
     return same and new < old
 
 
+def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    version = resource_version(a)
+    return version is not None and version == resource_version(b) and \
+        (a.get("metadata") or {}).get("uid") == (b.get("metadata") or {}).get("uid")
+
+
 @dataclass
 class KindStore:
     """The cached objects of one kind, and who listens to their changes. Guarded by `lock`."""
@@ -91,8 +97,8 @@ class KindStore:
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         with self.lock:
             stored = self.objects.get(key)
-            if stored is not None and is_older(obj, stored):
-                return False
+            if stored is not None and (is_older(obj, stored) or (event_type != "DELETED" and _same(obj, stored))):
+                return False  # a late event, or the watch echoing a write already recorded
             if event_type == "DELETED":
                 self.objects.pop(key, None)
                 self.tombstones.pop(key, None)
@@ -112,22 +118,25 @@ class KindStore:
                 log.exception("%s listener failed", self.kind)
         return True
 
-    def replace(self, namespace: str | None, items: list[dict[str, Any]]) -> None:
-        """A (re-)list of one stream's scope: whatever changed or vanished meanwhile is told to the listeners."""
+    def replace(self, namespace: str | None, items: list[dict[str, Any]], *, notify: bool = True) -> None:
+        """A (re-)list of one stream's scope: what changed or vanished meanwhile is told to the listeners
+        (not on the first list: nobody has read the kind from the cache yet)."""
         fresh = {(str(o["metadata"].get("namespace") or ""), str(o["metadata"]["name"])): o for o in items}
         with self.lock:
             scope = [k for k in self.objects if namespace is None or k[0] == namespace]
             vanished = [self.objects[k] for k in scope if k not in fresh]
-            for k in scope:
-                if k not in fresh:
+            if not notify:
+                for k in scope:
                     del self.objects[k]
+                self.objects.update(fresh)
+                CACHE_OBJECTS.labels(kind=self.kind).set(len(self.objects))
+                return
         for obj in vanished:
             self.apply("DELETED", obj)
-        for obj in items:
+        for key, obj in fresh.items():
             with self.lock:
-                same = self.objects.get((str(obj["metadata"].get("namespace") or ""), obj["metadata"]["name"]))
-            if same is None or resource_version(same) != resource_version(obj):
-                self.apply("ADDED" if same is None else "MODIFIED", obj)
+                known = key in self.objects
+            self.apply("MODIFIED" if known else "ADDED", obj)  # the same version again is ignored
 
 
 class ObjectCache:

@@ -100,7 +100,7 @@ class Stream:
             meta = page.get("metadata") or {}
             token = meta.get("continue")
             if not token:
-                self.store.replace(self.namespace, items)
+                self.store.replace(self.namespace, items, notify=self.synced)
                 return str(meta.get("resourceVersion") or "")
 
     def _keep(self, obj: dict[str, Any]) -> bool:

@@ -462,7 +462,8 @@ def peering_members(cluster: Cluster, ns: str) -> set[str]:
 
 def start_peer(kubeconfig: str, ns: str, identity: str) -> ControllerProcess:
     args = ["--namespace", ns, "--peering", "rudder", f"--peering-lifetime={LIFETIME}"]
-    return ControllerProcess(kubeconfig, args=args, env={"POD_ID": identity}).start(LOG_DIR)
+    # A 1 s safety net: the acting replica visibly keeps reconciling, the standby visibly does not.
+    return ControllerProcess(kubeconfig, args=args, env={"POD_ID": identity, "RUDDER_TEST_RESYNC": "1"}).start(LOG_DIR)
 
 
 @pytest.fixture

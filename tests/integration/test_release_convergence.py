@@ -1,7 +1,7 @@
-"""Status and objects follow the cluster, level-triggered: drifted fields are restored and deleted
-objects recreated at the next reconcile, a crash after the rollout shows in status without any change
-to the Release, suspend/resume scale to zero and back, a revision past its timeout is Failed and with
-`atomic` the last Ready revision comes back."""
+"""Status and objects follow the cluster, level-triggered and event-driven (the session controller's safety-net
+resync is an hour): drifted fields are restored and deleted objects recreated, a crash after the rollout and a
+pod going unready show in status without any change to the Release, suspend/resume scale to zero and back, a
+revision past its timeout is Failed and with `atomic` the last Ready revision comes back."""
 
 from __future__ import annotations
 
@@ -69,6 +69,38 @@ def test_crash_after_rollout_shows_in_status_without_touching_the_release(
     rel = wait_for(crashing, timeout=30, what="the crash to show in status")
     assert rel["metadata"]["generation"] == generation
     assert rel["status"]["phase"] in ("Failed", "Progressing")
+
+
+def _unready(cluster: Cluster, namespace: str, pod: Any) -> None:
+    now = "2026-01-01T00:00:00Z"
+    cluster.core.patch_namespaced_pod_status(pod.metadata.name, namespace, {"status": {
+        "conditions": [{"type": "Ready", "status": "False", "lastTransitionTime": now},
+                       {"type": "ContainersReady", "status": "False", "lastTransitionTime": now}],
+        "containerStatuses": [{
+            "name": "web", "image": pod.spec.containers[0].image, "imageID": "", "ready": False,
+            "restartCount": 3, "started": False,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off restarting failed container"}},
+        }],
+    }})
+
+
+def test_a_pod_going_unready_flips_the_release_status(
+    cluster: Cluster, namespace: str, controller: ControllerProcess
+) -> None:
+    ns = namespace
+    create_release(cluster, ns, release_body("pods"))
+    rel = wait_release(cluster, ns, "pods", phase="Ready", revision=1)
+    pod = cluster.core.list_namespaced_pod(ns, label_selector="app=pods-web").items[0]
+
+    _unready(cluster, ns, pod)
+
+    def flipped() -> dict[str, Any] | None:
+        r = get_release(cluster, ns, "pods")
+        return r if r["status"]["phase"] != "Ready" and pod.metadata.name in r["status"]["message"] else None
+
+    after = wait_for(flipped, timeout=30, what="the unready pod to show in the Release's status")
+    assert after["metadata"]["generation"] == rel["metadata"]["generation"]
+    assert after["status"]["phase"] in ("Failed", "Progressing")
 
 
 def test_suspend_scales_to_zero_and_resume_restores_replicas(

@@ -25,6 +25,7 @@ from tests.support.releases import (
     events_for,
     get_release,
     histories,
+    nudge,
     patch_release,
     release_body,
     wait_release,
@@ -81,9 +82,7 @@ def test_values_from_secret_stays_out_of_history_status_and_events_yet_rollback_
     assert cluster.core.read_namespaced_config_map("vault-user", namespace).data == {"user": "alice"}
 
     # The rollback sticks although the Secret still holds revision 2's values ...
-    reconciles = controller.metrics().get('rudder_release_reconciles_total{outcome="ok"}', 0)
-    wait_for(lambda: controller.metrics().get('rudder_release_reconciles_total{outcome="ok"}', 0)
-             >= reconciles + 4, timeout=60, what="a few resyncs")
+    nudge(cluster, controller, namespace, "vault", 4)
     assert get_release(cluster, namespace, "vault")["status"]["revision"] == 1
     assert len(histories(cluster, namespace, "vault")) == 2
     # ... until the inputs change again: then newest+1.
@@ -234,9 +233,7 @@ def test_replicas_scaled_by_another_manager_are_left_alone(
         return {k: v for k, v in controller.write_samples(namespace).items() if 'verb="apply"' in k}
 
     before = applies()
-    reconciles = controller.metrics().get('rudder_release_reconciles_total{outcome="ok"}', 0)
-    wait_for(lambda: controller.metrics().get('rudder_release_reconciles_total{outcome="ok"}', 0)
-             >= reconciles + 4, timeout=60, what="a few resyncs")
+    nudge(cluster, controller, namespace, "auto", 4)
 
     assert cluster.apps.read_namespaced_deployment("auto-web", namespace).spec.replicas == 4
     # Status follows the new pod count; nothing is re-applied over the HPA's replicas.

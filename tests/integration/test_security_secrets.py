@@ -168,6 +168,7 @@ def test_no_secret_value_leaves_through_any_path(
         leaks += hits(f"rudder {command}", done.stdout + done.stderr)
     assert controller.log_path is not None
     log = controller.log_path.read_text(errors="replace")  # unbuffered: written as it happened
-    assert "resync" in log, "the session controller's log, with the timers that reconciled this Release"
+    assert f"releases {namespace}/shop: driven by events" in log, \
+        "the session controller's log, with the daemon that reconciled this Release"
     leaks += hits("controller log", log)
     assert leaks == [], "\n".join(leaks)

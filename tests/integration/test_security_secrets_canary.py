@@ -135,7 +135,8 @@ def test_no_secret_value_leaves_through_the_canary_paths(
             "Events", json.dumps([cluster.api.sanitize_for_serialization(e) for e in events]), SENTINELS)
         assert controller.log_path is not None
         log = controller.log_path.read_text(errors="replace")  # unbuffered: written as it happened
-        # kopf logs handler outcomes without object names; the timers show this is the log that reconciled them.
-        assert "resync" in log and "on_event" in log, "the session controller's log, with its reconciles"
+        # The daemons' start lines name the objects: this is the log that reconciled them.
+        assert f"canaryreleases {namespace}/" in log and "on_event" in log, \
+            "the session controller's log, with its reconciles"
         leaks += sentinel_hits("controller log", log, SENTINELS)
         assert leaks == [], "\n".join(leaks)

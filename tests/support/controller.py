@@ -47,7 +47,8 @@ class ControllerProcess:
         cmd = [
             sys.executable, "-m", "rudder.controller",
             "--metrics-port", str(self.metrics_port), "--health-port", str(self.health_port),
-            "--resync", env.get("RUDDER_TEST_RESYNC", "1"), *self.args,
+            # The safety net stays out of the way: every reaction the tests wait for must be event-driven.
+            "--resync", env.get("RUDDER_TEST_RESYNC", "3600"), *self.args,
         ]
         if "--peering" not in self.args:
             cmd.append("--standalone")

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kopf._cogs.structs.references import match_namespace
+from kopf._cogs.structs.references import NamespaceName, match_namespace
 
 from rudder.domain.wakes import Owner, controller_owner, reads_of, release_of
-from rudder.kube.client import MISS
+from rudder.kube.client import MISS, CacheMiss
 from rudder.kube.informer import KindStore, is_older, select
 from rudder.kube.namespaces import NamespaceScope, match_pattern
 
@@ -41,13 +41,13 @@ OBJECTS = [obj("a", app="web", tier="front"), obj("b", app="db"), obj("c"), obj(
 ])
 def test_selectors_match_like_the_api_server(selector: str, names: list[str]) -> None:
     found = select(OBJECTS, "ns", selector)
-    assert not isinstance(found, type(MISS))
+    assert not isinstance(found, CacheMiss)
     assert [o["metadata"]["name"] for o in found] == names
 
 
 def test_a_list_across_namespaces_and_an_unsupported_selector() -> None:
     everywhere = select(OBJECTS, None, "app=web")
-    assert not isinstance(everywhere, type(MISS))
+    assert not isinstance(everywhere, CacheMiss)
     assert [o["metadata"]["name"] for o in everywhere] == ["a", "d"]
     assert select(OBJECTS, "ns", "app=web,app=db") is MISS  # a key twice: the server evaluates it
 
@@ -56,7 +56,7 @@ def test_a_list_across_namespaces_and_an_unsupported_selector() -> None:
 @pytest.mark.parametrize("namespace", ["s1234-x", "myapp-test", "myapp-pr-123", "myapp-pr-456",
                                        "otherapp-pr-123", "exact", "abc", "default"])
 def test_namespace_patterns_match_as_kopf_does(pattern: str, namespace: str) -> None:
-    assert match_pattern(namespace, pattern) == match_namespace(namespace, pattern)
+    assert match_pattern(namespace, pattern) == match_namespace(NamespaceName(namespace), pattern)
 
 
 def test_exact_namespaces_are_watched_one_by_one_and_patterns_cluster_wide() -> None:
@@ -74,6 +74,7 @@ def test_store_ignores_stale_events_and_revives_nothing_it_deleted() -> None:
     assert store.apply("ADDED", obj("a", rv="10"))
     assert store.apply("MODIFIED", obj("a", rv="12"))
     assert not store.apply("MODIFIED", obj("a", rv="11"))  # older than what is stored: a late watch event
+    assert not store.apply("MODIFIED", obj("a", rv="12"))  # the watch echoing a write already recorded
     assert store.objects[("ns", "a")]["metadata"]["resourceVersion"] == "12"
     store.tombstones[("ns", "a")] = 12
     store.apply("DELETED", obj("a", rv="12"))
@@ -82,6 +83,14 @@ def test_store_ignores_stale_events_and_revives_nothing_it_deleted() -> None:
     assert ("ns", "a") not in store.objects
     assert store.apply("ADDED", obj("a", rv="20", uid="u2"))  # created again later
     assert seen == [("ADDED", "10"), ("MODIFIED", "12"), ("DELETED", "12"), ("ADDED", "20")]
+
+
+def test_the_first_list_fills_the_store_silently() -> None:
+    store = KindStore("v1", "ConfigMap")
+    seen: list[str] = []
+    store.listeners.append(lambda kind, o: seen.append(kind))
+    store.replace("ns", [obj("a"), obj("b")], notify=False)
+    assert set(store.objects) == {("ns", "a"), ("ns", "b")} and seen == []
 
 
 def test_a_relist_reports_what_changed_while_the_watch_was_down() -> None:
