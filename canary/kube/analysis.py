@@ -46,6 +46,7 @@ from canary.models import AnalysisRecord, CanarySpec, MetricResult, Verdict
 from canary.models import Track as DomainTrack
 from canary.providers import MetricProvider, QueryWindow, measure
 from canary.providers.access import PrometheusAccess
+from canary.providers.prometheus import PrometheusProvider
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.models import API_VERSION
 
@@ -88,6 +89,7 @@ class LookPlan:
     provider: MetricProvider | None
     metrics: tuple[MetricPlan, ...]
     problems: tuple[str, ...] = ()
+    timeout: float | None = None  # the provider's per-request timeout: each query's whole budget
     started: float = field(default_factory=time.monotonic)
 
     def queries(self) -> tuple[Query, ...]:
@@ -174,12 +176,15 @@ def plan_look(kube: Kube, spec: CanarySpec, namespace: str, workloads: Sequence[
             named = policy if len(workloads) == 1 else dataclasses.replace(
                 policy, name=f"{policy.name}/{workload.name}")
             metrics.append(MetricPlan(named, critical, sides))
-    return LookPlan(action, provider, tuple(metrics), tuple(problems))
+    timeout = provider.config.timeout if isinstance(provider, PrometheusProvider) else None
+    return LookPlan(action, provider, tuple(metrics), tuple(problems), timeout=timeout)
 
 
-def measure_query(provider: MetricProvider, query: Query) -> Measurement:
+def measure_query(provider: MetricProvider, query: Query, timeout: float | None = None) -> Measurement:
+    """One query's Measurement; with a `timeout`, transient failures are retried only within it, so a query
+    that hangs is an Error after one timeout, not after one per attempt."""
     # Labelled: a distribution judges each series (pod) as one unit, a histogram needs its buckets' "le".
-    return measure(provider, query.text, query.window, labelled=True)
+    return measure(provider, query.text, query.window, labelled=True, budget=timeout)
 
 
 def finish_look(plan: LookPlan, measured: Mapping[Query, Measurement]) -> AnalysisOutcome:
@@ -213,7 +218,7 @@ def run_analysis(kube: Kube, spec: CanarySpec, namespace: str, workloads: Sequen
     """Plan, measure (one query after another) and judge one look, in the calling thread."""
     plan = plan_look(kube, spec, namespace, workloads, action, provider=provider, access=access)
     provider = plan.provider
-    measured = {q: measure_query(provider, q) for q in plan.queries()} if provider is not None else {}
+    measured = {q: measure_query(provider, q, plan.timeout) for q in plan.queries()} if provider is not None else {}
     return finish_look(plan, measured)
 
 

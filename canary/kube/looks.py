@@ -127,7 +127,7 @@ class LookPool:
         provider = look.plan.provider
         for query in batch:
             assert provider is not None
-            future = self._executor.submit(measure_query, provider, query)
+            future = self._executor.submit(measure_query, provider, query, look.plan.timeout)
             future.add_done_callback(functools.partial(self._measured, look, query))
 
     def _measured(self, look: _Look, query: Query, future: Future[Measurement]) -> None:
