@@ -58,7 +58,7 @@ def test_a_canary_steps_forward_and_is_promoted_with_the_safety_net_at_an_hour(
     with canary_bed(cluster, iso_namespace, prometheus_factory) as bed:
         bed.canary("web-steps", {
             "release": "web", "values": {"tag": "3.9"},
-            "steps": [{"weight": 20, "duration": "6s"}, {"pause": {"duration": "3s"}},
+            "steps": [{"weight": 30, "duration": "9s"}, {"pause": {"duration": "3s"}},
                       {"weight": 50, "duration": "12s"}],
             "analysis": analysis(bed.prometheus.url),
             "progressDeadline": "2m",
