@@ -14,6 +14,7 @@ from canary.domain.actions import (
     PatchStatus,
     RestoreRelease,
 )
+from canary.domain.fork import ForkPlan
 from canary.domain.observed import CopiesState, Observed, ReleaseState, RouterState
 from canary.domain.status import with_phase
 from canary.models import CanaryMeta, CanarySpec, CanaryStatus, Phase
@@ -87,7 +88,9 @@ def rollback(ctx: Ctx, status: CanaryStatus, reason: str, message: str, *, resto
     """Start a rollback: traffic back to the primary at once, the Release restored when we may have changed
     it (`restore`), then RollingBack records it; deleting the copies waits for the router to show 0%."""
     actions: list[Action] = []
-    if ctx.router.problem is None:
+    # Without a fork plan (the Release is gone or unrenderable) the router is unknown: nothing to finalize
+    # that the primary could take back; the router's own objects go with the CanaryRelease.
+    if ctx.router.problem is None and isinstance(ctx.observed.fork, ForkPlan):
         actions.append(FinalizeRouter())
     if restore and status.stable_revision is not None:
         actions.append(RestoreRelease(ctx.spec.release, status.stable_revision))

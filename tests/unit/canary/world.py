@@ -238,7 +238,8 @@ class World:
                 fork_hash=hashes.pop() if len(hashes) == 1 else None,
                 message="" if ready else "copies not ready",
             ),
-            router=RouterState(weight=self.router_weight),
+            # As the kube layer: without a fork plan the router is unknown, and so is its weight.
+            router=RouterState(weight=self.router_weight) if isinstance(plan, ForkPlan) else RouterState(),
             competitors=self.competitors,
             analysis=analysis,
         )
@@ -269,6 +270,8 @@ class World:
                         self.copies[name] = {"hash": digest, "ready_at": self.now + self.copies_ready_delay}
             case DeleteCopies():
                 self.copies.clear()
+            case ReconcileRouter() | SetRouterWeight() | FinalizeRouter() if not isinstance(self.plan(), ForkPlan):
+                raise AssertionError(f"{action}: a router action without a fork plan (the kube layer refuses it)")
             case ReconcileRouter():
                 self.router_reconciled = True
             case SetRouterWeight(weight=weight):
