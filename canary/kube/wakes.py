@@ -2,8 +2,10 @@
 
 Subscribed to every cached kind: an object naming its CanaryRelease (copies, router objects it created)
 wakes that one; any other object wakes the CanaryReleases whose last observation read it (their Release,
-the Release's workloads, their router's objects), indexed after every reconcile (`note`). A change to a
-CanaryRelease itself reaches it through its own kopf watch. Runs on watch threads: dictionary look-ups only.
+the Release's workloads, their router's objects), indexed after every reconcile (`note`). A CanaryRelease's
+own change in the cache wakes it too: kopf's watch event may come before the cache has the change, and the
+pass it starts then reads the old object (a `rudder.dev/action` would wait for the safety net). Runs on watch
+threads: dictionary look-ups only.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Any
 from canary.domain.interest import Interest, interests, named_canary
 from canary.domain.labels import CANARY_KIND
 from canary.kube.observe import Gathered
+from rudder.models import API_VERSION
 
 Wake = Callable[[str, str], object]
 # What a canary reads on every pass and is always served by the cache (discovery answers for them).
-WATCHED_KINDS = (("apps/v1", "Deployment"), ("apps/v1", "StatefulSet"), ("v1", "Service"))
+WATCHED_KINDS = ((API_VERSION, "CanaryRelease"), (API_VERSION, "Release"), ("apps/v1", "Deployment"),
+                 ("apps/v1", "StatefulSet"), ("v1", "Service"))
 
 
 def interests_of(gathered: Gathered) -> frozenset[Interest]:
@@ -60,8 +64,10 @@ class CanaryWakes:
         """(namespace, name) of every CanaryRelease a change to `obj` concerns."""
         meta = obj.get("metadata") or {}
         kind, namespace, name = obj.get("kind"), meta.get("namespace"), meta.get("name")
-        if kind == CANARY_KIND or not namespace:
-            return set()  # a canary's own changes come through kopf; canaries read nothing cluster-scoped
+        if not namespace:
+            return set()  # canaries read nothing cluster-scoped
+        if kind == CANARY_KIND:
+            return {(str(namespace), str(name))}
         found = set()
         named = named_canary(obj)
         if named is not None:

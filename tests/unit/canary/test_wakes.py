@@ -1,7 +1,8 @@
 """Which CanaryReleases a watched change wakes (canary.domain.interest, canary.kube.wakes): an object the
 canary made (ownerReference or annotation) wakes it; its Release, the Release's workloads, its copies and its
 router's objects wake it once a pass has read them, and stop when a later pass no longer reads them or the
-canary is forgotten; a CanaryRelease's own changes and objects of other namespaces wake nothing here."""
+canary is forgotten; a CanaryRelease's own change in the cache wakes it (kopf's event may come first, with the
+cache still behind); objects of other namespaces wake nothing."""
 
 from __future__ import annotations
 
@@ -46,8 +47,10 @@ def test_changes_wake_the_canaries_that_read_them_until_they_no_longer_do() -> N
     assert sorted(woken) == [("prod", "a"), ("prod", "b")]
     woken.clear()
     wakes.on_event("MODIFIED", obj("Service", "web", namespace="other"))  # same name, other namespace
-    wakes.on_event("MODIFIED", obj("CanaryRelease", "b"))  # its own changes come through kopf
     assert woken == []
+    wakes.on_event("MODIFIED", obj("CanaryRelease", "c"))  # its own change, as the cache sees it
+    assert woken == [("prod", "c")]
+    woken.clear()
     wakes.note("prod", "a", frozenset({("Release", "shop")}))  # a no longer reads the Service
     wakes.on_event("DELETED", obj("Service", "web"))
     assert woken == []
