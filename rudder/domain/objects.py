@@ -49,3 +49,15 @@ def condition_is(obj: Mapping[str, Any], condition_type: str, status: str = "Tru
     """True when the object has condition `condition_type` with the given status."""
     condition = conditions_of(obj).get(condition_type)
     return condition is not None and str(condition.get("status")) == status
+
+
+def merge_patch_to(live: Any, wanted: Any) -> Any:
+    """The JSON merge patch (RFC 7396) value that turns `live` into `wanted`: keys of a mapping that `wanted`
+    no longer has are set to null, as a merge patch otherwise keeps them (a pod phase gone from
+    `podStatistics` would stay for ever, and every pass would write the same status again)."""
+    if not isinstance(wanted, Mapping) or not isinstance(live, Mapping):
+        return wanted
+    patch: dict[str, Any] = {key: None for key in live if key not in wanted}
+    for key, value in wanted.items():
+        patch[key] = merge_patch_to(live.get(key), value)
+    return patch

@@ -33,7 +33,7 @@ from rudder.kube import secrecy
 from rudder.kube import status as report
 from rudder.kube.applier import ApplyFailed, FieldsetCache, apply_objects, check_and_dry_run, prune
 from rudder.kube.client import Kube, Ref
-from rudder.models import HistoryPhase, ReleaseSpec, SpecError, parse_release_spec
+from rudder.models import HistoryPhase, ReleaseSpec, SpecError, ValuesSourceKind, parse_release_spec
 
 log = logging.getLogger("rudder.release")
 
@@ -41,6 +41,8 @@ PROMOTION_ANNOTATION = "rudder.dev/promoted-from"
 # A failure that may pass without any change we watch (RBAC granted, a webhook back, a slot freed) is
 # retried this often.
 FAILURE_RETRY_SECONDS = 10.0
+# How often a Release reading valuesFrom Secrets re-reads them (one GET each): Secrets are not watched.
+SECRET_INPUT_RECHECK_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
 
     Returns when to look again although nothing changed (seconds): the progress deadline of a revision
     not Ready yet, or a retry after a failure that may pass by itself (a refused apply). None: only a change
-    wakes it (its own status write, an object it owns or an input it reads; see rudder.kube.wakes)."""
+    wakes it (its own status write, an object it owns or a ConfigMap it reads; see rudder.kube.wakes).
+    A Release reading valuesFrom Secrets looks again every SECRET_INPUT_RECHECK_SECONDS."""
     release = kube.get(io.release_ref(namespace, name))
     if release is None or release["metadata"].get("deletionTimestamp"):
         return None
@@ -107,7 +110,18 @@ def reconcile(kube: Kube, namespace: str, name: str, cache: FieldsetCache, setti
     except SpecError as err:
         report.failed(kube, release, "InvalidSpec", str(err))
         return None
+    requeue = _reconcile_spec(kube, release, spec, cache, settings)
+    if any(ref.kind is ValuesSourceKind.SECRET for ref in spec.values_from):
+        # Secrets are never watched (the controller may only read them by name): look again for changes.
+        return SECRET_INPUT_RECHECK_SECONDS if requeue is None else min(requeue, SECRET_INPUT_RECHECK_SECONDS)
+    return requeue
+
+
+def _reconcile_spec(
+    kube: Kube, release: dict[str, Any], spec: ReleaseSpec, cache: FieldsetCache, settings: Settings
+) -> float | None:
     meta = release["metadata"]
+    namespace = meta["namespace"]
     applier = kube.impersonate(namespace, spec.service_account_name) if spec.service_account_name else kube
     owner = ReleaseIdentity(meta["name"], namespace, meta["uid"])
     if settings.history_key is None:

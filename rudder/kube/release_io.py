@@ -25,6 +25,7 @@ from rudder.domain.history_auth import (
 )
 from rudder.domain.history_codec import EncodedManifest, HistoryCorrupt, decode_values_from
 from rudder.domain.labels import RELEASE_LABEL, metadata_of
+from rudder.domain.objects import merge_patch_to
 from rudder.domain.ownership import ReleaseIdentity
 from rudder.domain.redaction import EMPTY, Redactor, values_from_redactor
 from rudder.kube import secrecy
@@ -271,7 +272,8 @@ def patch_status(kube: Kube, release: Mapping[str, Any], status: Mapping[str, An
     if not changed:
         return False
     meta = release["metadata"]
-    kube.patch(release_ref(meta["namespace"], meta["name"]), {"status": changed}, subresource="status")
+    patch = {k: merge_patch_to(live.get(k), v) for k, v in changed.items()}
+    kube.patch(release_ref(meta["namespace"], meta["name"]), {"status": patch}, subresource="status")
     return True
 
 

@@ -2,8 +2,9 @@
 inequality, set membership, existence; a form it does not take falls back to the server), the namespace
 patterns of --namespace as kopf reads them, the bookkeeping of one kind's store (stale events and events
 of objects the controller deleted itself are ignored; a re-list tells listeners what changed meanwhile),
-and which Release a watch event concerns (labels, the release-namespace annotation, controller owners,
-chart and values ConfigMaps, dependsOn)."""
+which Release a watch event concerns (labels, the release-namespace annotation, controller owners, chart
+and values ConfigMaps, dependsOn), and status patches that drop keys the new status no longer has (else
+every pass would write the same status again)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from kopf._cogs.structs.references import NamespaceName, match_namespace
 
+from rudder.domain.objects import merge_patch_to
 from rudder.domain.wakes import Owner, controller_owner, reads_of, release_of
 from rudder.kube.client import MISS, CacheMiss
 from rudder.kube.informer import KindStore, is_older, select
@@ -138,3 +140,11 @@ def test_reads_of_a_release_name_its_configmaps_and_dependencies() -> None:
     assert reads.config_maps == {"chart", "values"}
     assert reads.depends_on == {"db"}
     assert reads_of({"spec": "broken"}).config_maps == frozenset()
+
+
+def test_a_status_patch_removes_the_keys_the_new_status_drops() -> None:
+    live = {"updated": {"Pending": 1, "Running": 1}, "old": {}}
+    assert merge_patch_to(live, {"updated": {"Running": 2}, "old": {}}) == \
+        {"updated": {"Pending": None, "Running": 2}, "old": {}}
+    assert merge_patch_to(None, {"a": 1}) == {"a": 1}
+    assert merge_patch_to({"a": 1}, [1, 2]) == [1, 2]
