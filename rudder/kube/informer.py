@@ -87,6 +87,10 @@ class KindStore:
     unavailable: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)
 
+    def key_of(self, ref: Ref) -> ObjectKey:
+        """Where an object is stored: callers may name a namespace for a cluster-scoped object (the API ignores it)."""
+        return ((ref.namespace or "") if self.namespaced else "", ref.name)
+
     @property
     def synced(self) -> bool:
         return bool(self.streams) and not self.unavailable and all(s.synced for s in self.streams)
@@ -222,13 +226,13 @@ class ObjectCache:
         return store if store is not None and store.synced else None
 
     def get(self, ref: Ref) -> dict[str, Any] | CacheMiss | None:
-        if ref.namespace and not self.scope.matches(ref.namespace):
-            return MISS  # outside what the streams watch
         store = self._ready(ref.api_version, ref.kind)
         if store is None:
             return MISS
+        if store.namespaced and ref.namespace and not self.scope.matches(ref.namespace):
+            return MISS  # outside what the streams watch
         with store.lock:
-            return store.objects.get((ref.namespace or "", ref.name))
+            return store.objects.get(store.key_of(ref))
 
     def peek(self, ref: Ref) -> dict[str, Any] | None:
         """The cached object, without starting a stream (for listeners: they run on watch threads)."""
@@ -236,16 +240,20 @@ class ObjectCache:
         if store is None or not store.synced:
             return None
         with store.lock:
-            return store.objects.get((ref.namespace or "", ref.name))
+            return store.objects.get(store.key_of(ref))
 
     def list(
         self, api_version: str, kind: str, namespace: str | None, label_selector: str = ""
     ) -> list[dict[str, Any]] | CacheMiss:
-        if namespace and not self.scope.matches(namespace):
-            return MISS
         store = self._ready(api_version, kind)
-        if store is None or (namespace is None and store.namespaced and not self.scope.everything):
+        if store is None:
+            return MISS
+        if not store.namespaced:
+            namespace = None  # the API ignores a namespace for a cluster-scoped kind
+        elif namespace is None and not self.scope.everything:
             return MISS  # a cluster-wide list of a namespaced kind: the cache holds only the served namespaces
+        elif namespace and not self.scope.matches(namespace):
+            return MISS  # outside what the streams watch
         with store.lock:
             objects = list(store.objects.values())
         return select(objects, namespace, label_selector)
@@ -275,7 +283,7 @@ class ObjectCache:
         store = self._known(ref.api_version, ref.kind)
         if store is None:
             return
-        key = (ref.namespace or "", ref.name)
+        key = store.key_of(ref)
         with store.lock:
             obj = store.objects.get(key)
             version = resource_version(obj) if obj is not None else None

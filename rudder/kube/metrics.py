@@ -23,7 +23,8 @@ RELEASE_REVISION = Gauge(
 )
 API_READS = Counter(
     "rudder_api_read_requests_total",
-    "Read requests (get, list) the controller sent to the API server, i.e. not answered by its caches.",
+    "Read requests the controller sent to the API server: gets and lists its caches did not answer, and the "
+    "caches' own lists and watch opens (verb watch).",
     ["verb", "kind"],
 )
 CACHE_OBJECTS = Gauge("rudder_cache_objects", "Objects held by the watch-fed cache, by kind.", ["kind"])

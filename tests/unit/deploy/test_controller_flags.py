@@ -1,8 +1,9 @@
 """`rudder-controller` parses the flags the Deployment passes: peering replicas get distinct
 priorities ranked by start time (kopf pauses every replica when two share a priority), an explicit
 priority and the peering lifetime reach kopf's settings, a restriction to exact namespaces turns off
-kopf's cluster-wide scanning (a namespaced install has no cluster-scoped permission), and the entry
-point answers --help."""
+kopf's cluster-wide scanning (a namespaced install has no cluster-scoped permission), `--resync` is a
+safety net of minutes by default and `--max-concurrent-reconciles` sizes the reconcile pool (both also from
+the environment), and the entry point answers --help."""
 
 from __future__ import annotations
 
@@ -32,6 +33,19 @@ def test_defaults() -> None:
     assert cfg.peering_lifetime == 15
 
 
+def test_resync_is_a_safety_net_and_the_reconcile_pool_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RUDDER_RESYNC_SECONDS", raising=False)
+    monkeypatch.delenv("RUDDER_MAX_CONCURRENT_RECONCILES", raising=False)
+    cfg = parse_args([])
+    assert (cfg.resync_seconds, cfg.max_concurrent_reconciles) == (300.0, 8)
+    assert settings_for(cfg).execution.max_workers == 8
+    monkeypatch.setenv("RUDDER_RESYNC_SECONDS", "600")
+    monkeypatch.setenv("RUDDER_MAX_CONCURRENT_RECONCILES", "16")
+    assert (parse_args([]).resync_seconds, parse_args([]).max_concurrent_reconciles) == (600.0, 16)
+    cfg = parse_args(["--resync", "3600", "--max-concurrent-reconciles", "2"])
+    assert (cfg.resync_seconds, cfg.max_concurrent_reconciles) == (3600.0, 2)
+
+
 def test_earlier_start_ranks_higher_and_ties_are_broken() -> None:
     first, later = auto_priority(1_700_000_000.000, 999), auto_priority(1_700_000_000.001, 0)
     assert first > later
@@ -58,7 +72,8 @@ def test_explicit_priority_and_lifetime_reach_kopf() -> None:
 
 
 @pytest.mark.parametrize("argv", [["--priority", "high"], ["--peering-lifetime", "2"], ["--controllers", "helm"],
-                                  ["--peering", "x", "--standalone"]])
+                                  ["--peering", "x", "--standalone"], ["--resync", "0"],
+                                  ["--max-concurrent-reconciles", "0"]])
 def test_invalid_flags_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_args(argv)
@@ -83,5 +98,6 @@ def test_entry_point_answers_help() -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     for flag in ("--controllers", "--namespace", "--metrics-port", "--health-port", "--peering", "--standalone",
-                 "--priority", "--peering-lifetime", "--allow-cluster-scoped", "--resync"):
+                 "--priority", "--peering-lifetime", "--allow-cluster-scoped", "--resync",
+                 "--max-concurrent-reconciles"):
         assert flag in done.stdout, flag

@@ -1,6 +1,7 @@
 """The watch-fed cache's pure parts: label selectors matched locally as the API server would (equality,
 inequality, set membership, existence; a form it does not take falls back to the server), the namespace
-patterns of --namespace as kopf reads them, the bookkeeping of one kind's store (stale events and events
+patterns of --namespace as kopf reads them, cluster-scoped objects found whatever namespace a caller names,
+the bookkeeping of one kind's store (stale events and events
 of objects the controller deleted itself are ignored; a re-list tells listeners what changed meanwhile),
 which Release a watch event concerns (labels, the release-namespace annotation, controller owners, chart
 and values ConfigMaps, dependsOn), and status patches that drop keys the new status no longer has (else
@@ -15,7 +16,7 @@ from kopf._cogs.structs.references import NamespaceName, match_namespace
 
 from rudder.domain.objects import merge_patch_to
 from rudder.domain.wakes import Owner, controller_owner, reads_of, release_of
-from rudder.kube.client import MISS, CacheMiss
+from rudder.kube.client import MISS, CacheMiss, Ref
 from rudder.kube.informer import KindStore, is_older, select
 from rudder.kube.namespaces import NamespaceScope, match_pattern
 
@@ -148,3 +149,10 @@ def test_a_status_patch_removes_the_keys_the_new_status_drops() -> None:
         {"updated": {"Pending": None, "Running": 2}, "old": {}}
     assert merge_patch_to(None, {"a": 1}) == {"a": 1}
     assert merge_patch_to({"a": 1}, [1, 2]) == [1, 2]
+
+
+def test_a_cluster_scoped_object_is_found_whatever_namespace_the_caller_names() -> None:
+    store = KindStore("rbac.authorization.k8s.io/v1", "ClusterRole", namespaced=False)
+    assert store.key_of(Ref("rbac.authorization.k8s.io/v1", "ClusterRole", "reader", "team")) == ("", "reader")
+    namespaced = KindStore("v1", "ConfigMap")
+    assert namespaced.key_of(Ref("v1", "ConfigMap", "x", "team")) == ("team", "x")
