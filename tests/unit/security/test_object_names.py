@@ -222,6 +222,7 @@ def recorded() -> tuple[Kube, RecordingDynamic]:
     resource = Resource(prefix="api", api_version="v1", kind="ConfigMap", name="configmaps", namespaced=True)
     kube._dyn = dyn
     kube._lock = threading.Lock()
+    kube.cache = kube._writes_to = None  # no watch-fed cache: every read is a request
     kube.resource = lambda api_version, kind: resource  # type: ignore[method-assign]
     original = dyn.get
 
