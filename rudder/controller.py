@@ -6,7 +6,7 @@
                       [--allow-cluster-scoped Kind.group ...] [--resync SECONDS] [--max-concurrent-reconciles N]
                       [--kubeconfig PATH]
                       [--history-key-file PATH | --history-key-secret NS/NAME] [--accept-unsigned-history]
-                      [--prometheus-url URL] [--prometheus-allow ENTRY ...]
+                      [--prometheus-url URL] [--prometheus-allow ENTRY ...] [--analysis-workers N]
                       [--render-timeout SECONDS] [--render-memory MIB] [--render-output MIB]
                       [--shard SELECTOR] [--kube-qps 50] [--kube-burst 100]
 
@@ -77,6 +77,7 @@ class ControllerConfig:
     accept_unsigned_history: bool = False
     prometheus_url: str | None = None  # the default endpoint of canary analyses
     prometheus_allow: tuple[str, ...] = ()  # further endpoints a CanaryRelease may name
+    analysis_workers: int = 16  # canary analysis queries measured at once (canary.kube.looks)
     render_limits: RenderLimits = field(default_factory=RenderLimits)
     shard: str | None = None
 
@@ -116,6 +117,23 @@ def _number(kind: type[float] | type[int], least: float) -> Any:
     return parse
 
 
+def _add_load_flags(p: argparse.ArgumentParser) -> None:
+    """The flags that size the controller's load: safety-net resync, reconcile pool, API rate limit."""
+    p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "300")),
+                   help="safety net: seconds after which an object nothing woke is reconciled anyway "
+                        "(changes wake it at once; env RUDDER_RESYNC_SECONDS)")
+    p.add_argument("--max-concurrent-reconciles", type=int, metavar="N",
+                   default=int(os.environ.get("RUDDER_MAX_CONCURRENT_RECONCILES", "8")),
+                   help="reconciles running at once, over all objects (env RUDDER_MAX_CONCURRENT_RECONCILES)")
+    p.add_argument("--kube-qps", type=_number(float, 0), metavar="N",
+                   default=os.environ.get("RUDDER_KUBE_QPS", str(DEFAULT_QPS)),
+                   help=f"API requests per second the controller's client may send (0: unlimited; default "
+                        f"{DEFAULT_QPS:g}, env RUDDER_KUBE_QPS); kopf's own watches and patches are not counted")
+    p.add_argument("--kube-burst", type=_number(int, 1), metavar="N",
+                   default=os.environ.get("RUDDER_KUBE_BURST", str(DEFAULT_BURST)),
+                   help=f"the most requests it may send in one burst (default {DEFAULT_BURST}, env RUDDER_KUBE_BURST)")
+
+
 def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p = argparse.ArgumentParser(prog="rudder-controller", description=__doc__.split("\n\n")[0])
     p.add_argument("--controllers", default=",".join(CONTROLLERS),
@@ -139,20 +157,8 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
                         f"by a standby within about this time (at least {MIN_PEERING_LIFETIME})")
     p.add_argument("--allow-cluster-scoped", action="append", default=[], metavar="KIND.GROUP",
                    help="cluster-scoped kind a Release may create (e.g. ClusterRole.rbac.authorization.k8s.io)")
-    p.add_argument("--resync", type=float, default=float(os.environ.get("RUDDER_RESYNC_SECONDS", "300")),
-                   help="safety net: seconds after which an object nothing woke is reconciled anyway "
-                        "(changes wake it at once; env RUDDER_RESYNC_SECONDS)")
-    p.add_argument("--max-concurrent-reconciles", type=int, metavar="N",
-                   default=int(os.environ.get("RUDDER_MAX_CONCURRENT_RECONCILES", "8")),
-                   help="reconciles running at once, over all objects (env RUDDER_MAX_CONCURRENT_RECONCILES)")
+    _add_load_flags(p)
     p.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
-    p.add_argument("--kube-qps", type=_number(float, 0), metavar="N",
-                   default=os.environ.get("RUDDER_KUBE_QPS", str(DEFAULT_QPS)),
-                   help=f"API requests per second the controller's client may send (0: unlimited; default "
-                        f"{DEFAULT_QPS:g}, env RUDDER_KUBE_QPS); kopf's own watches and patches are not counted")
-    p.add_argument("--kube-burst", type=_number(int, 1), metavar="N",
-                   default=os.environ.get("RUDDER_KUBE_BURST", str(DEFAULT_BURST)),
-                   help=f"the most requests it may send in one burst (default {DEFAULT_BURST}, env RUDDER_KUBE_BURST)")
     key = p.add_mutually_exclusive_group()
     key.add_argument("--history-key-file", metavar="PATH", default=os.environ.get("RUDDER_HISTORY_KEY_FILE"),
                      help="file holding the key that signs ReleaseHistories (created when missing); "
@@ -168,6 +174,10 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
     p.add_argument("--prometheus-allow", action="append", default=[], metavar="ENTRY",
                    help="a Prometheus a CanaryRelease may name: scheme://host[:port|:*][/path] or host:port "
                         "(repeatable; without any, canaries may only use --prometheus-url)")
+    p.add_argument("--analysis-workers", type=int, metavar="N",
+                   default=int(os.environ.get("RUDDER_ANALYSIS_WORKERS", "16")),
+                   help="canary analysis queries measured at once, over all canaries; one canary uses at most "
+                        "a quarter of them (env RUDDER_ANALYSIS_WORKERS)")
     try:
         render_defaults = limits_from_environment(os.environ)
     except ValueError as err:
@@ -219,6 +229,7 @@ def parse_args(argv: Sequence[str]) -> ControllerConfig:
         accept_unsigned_history=args.accept_unsigned_history,
         prometheus_url=args.prometheus_url,
         prometheus_allow=tuple(args.prometheus_allow),
+        analysis_workers=args.analysis_workers,
         render_limits=RenderLimits(cpu_seconds=args.render_timeout, memory_bytes=args.render_memory * MIB,
                                    output_bytes=args.render_output * MIB),
         shard=args.shard,
@@ -230,6 +241,8 @@ def _check_numbers(p: argparse.ArgumentParser, args: argparse.Namespace) -> None
         p.error("--render-timeout, --render-memory and --render-output must be positive")
     if not args.resync > 0 or args.max_concurrent_reconciles < 1:
         p.error("--resync must be positive and --max-concurrent-reconciles at least 1")
+    if args.analysis_workers < 1:
+        p.error("--analysis-workers: at least 1")
 
 
 def build_runtime(cfg: ControllerConfig) -> Runtime:

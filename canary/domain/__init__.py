@@ -46,7 +46,8 @@ PatchStatus(status)             write status_to_dict(status) to the status subre
 RemoveActionAnnotation(value)   remove rudder.dev/action if it still equals `value`
 EmitEvent(type, reason, message)
 AllowDeletion()                 clean-up done: let the finalizer go (the kopf delete handler returns)
-Requeue(after)                  reconcile again after `after` seconds
+Requeue(after, at)              reconcile again at `at` (`after` seconds from now) unless a watched change
+                                comes first; decide() appends it from the status it leaves (domain.timing)
 
 If an action fails, stop and retry the whole reconcile later (decide again on a fresh observation): every
 action is idempotent and the order is chosen so that any prefix of a decision is a safe place to crash.

@@ -71,6 +71,23 @@ class RunAnalysis:
     since: datetime
     until: datetime
     look: Look = field(default_factory=Look)
+    previous: datetime | None = None  # the step's last recorded analysis before this one, if any
+
+    @property
+    def identity(self) -> LookId:
+        """What stays the same for this look across reconciles (`until` and `look` move with the clock)."""
+        return LookId(self.step, self.weight, self.since, self.previous)
+
+
+@dataclass(frozen=True)
+class LookId:
+    """One look of one canary: the look after `previous` (None: the first) in the step that started at
+    `since`. A result computed for another LookId is stale: the step, its clock or its history moved on."""
+
+    step: int
+    weight: int
+    since: datetime
+    previous: datetime | None
 
 
 @dataclass(frozen=True)
@@ -123,9 +140,11 @@ class AllowDeletion:
 
 @dataclass(frozen=True)
 class Requeue:
-    """Reconcile again after this many seconds (if nothing else triggers it sooner)."""
+    """Reconcile again at `at`, `after` seconds from the decision's time, if nothing else triggers it sooner
+    (a change to a watched object). The last action of a decision with a due time (canary.domain.timing)."""
 
     after: float
+    at: datetime | None = None
 
 
 Action = (

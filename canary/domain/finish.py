@@ -21,13 +21,11 @@ from canary.domain.actions import (
     EventType,
     FinalizeRouter,
     PromoteRelease,
-    Requeue,
     RestoreRelease,
 )
 from canary.domain.observed import ReleaseState
 from canary.domain.status import rollback_reason
 from canary.domain.transitions import (
-    POLL,
     Ctx,
     allow_if_deleting,
     describe_seconds,
@@ -63,7 +61,6 @@ def on_promoting(ctx: Ctx) -> list[Action]:
     return [
         PromoteRelease(ctx.spec.release, ctx.spec.values, ctx.name, status.stable_revision),
         *patch_if_changed(ctx, replace(status, message=writing)),
-        Requeue(POLL),
     ]
 
 
@@ -81,7 +78,7 @@ def _at_new_revision(ctx: Ctx, release: ReleaseState) -> list[Action]:
         message = f"Release {release.name} not Ready at revision {release.revision} within {_deadline(ctx)}"
         return rollback(ctx, status, "PromotionDeadlineExceeded", message, restore=True)
     waiting = f"waiting for Release {release.name} to be Ready at revision {release.revision}"
-    return [*patch_if_changed(ctx, replace(status, message=waiting)), Requeue(POLL)]
+    return patch_if_changed(ctx, replace(status, message=waiting))
 
 
 def _promoted(ctx: Ctx, release: ReleaseState, why: str) -> list[Action]:
@@ -92,7 +89,6 @@ def _promoted(ctx: Ctx, release: ReleaseState, why: str) -> list[Action]:
         *([FinalizeRouter()] if ctx.routable else []),
         patch(ctx, promoted),
         EmitEvent(EventType.NORMAL, "ReleasePromoted", message),
-        Requeue(POLL),
     ]
 
 
@@ -106,9 +102,9 @@ def _deadline(ctx: Ctx) -> str:
 
 def _finish_promotion(ctx: Ctx) -> list[Action]:
     if ctx.router.problem is None and ctx.router.weight != 0:
-        return [FinalizeRouter(), Requeue(POLL)]
+        return [FinalizeRouter()]
     if ctx.copies.any_present:
-        return [DeleteCopies(ctx.name), Requeue(POLL)]
+        return [DeleteCopies(ctx.name)]
     status = replace(ctx.status, weight=0)
     message = f"promoted: Release {ctx.spec.release} is at revision {status.promoted_revision}"
     return [*enter(ctx, status, Phase.PROMOTED, "Promoted", message), *allow_if_deleting(ctx)]
@@ -138,7 +134,7 @@ def on_rolling_back(ctx: Ctx) -> list[Action]:
         deadline = describe_seconds(ctx.spec.progress_deadline)
         message = f"rollback ({reason}) incomplete after {deadline}: {blocker}; {status.message}"
         return enter(ctx, status, Phase.FAILED, "RollbackIncomplete", message, warning=True)
-    return [*step, Requeue(POLL)]
+    return step
 
 
 def on_terminal(ctx: Ctx) -> list[Action]:
@@ -149,17 +145,14 @@ def on_terminal(ctx: Ctx) -> list[Action]:
         return cleanup(ctx)
     spec_fixed = status.observed_generation is not None and status.observed_generation != ctx.meta.generation
     if status.phase is Phase.FAILED and spec_fixed and rollback_reason(status) in ("InvalidSpec", "ForkFailed"):
-        return [
-            *enter(ctx, status, Phase.PENDING, "SpecChanged", "the spec changed: starting again"),
-            Requeue(1.0),
-        ]
+        return enter(ctx, status, Phase.PENDING, "SpecChanged", "the spec changed: starting again")
     return []
 
 
 def cleanup(ctx: Ctx) -> list[Action]:
     """Deletion of a canary with nothing in flight: traffic to the primary, copies gone, then let it go."""
     if ctx.router.problem is None and ctx.router.weight != 0:
-        return [FinalizeRouter(), Requeue(POLL)]
+        return [FinalizeRouter()]
     if ctx.copies.any_present:
-        return [DeleteCopies(ctx.name), Requeue(POLL)]
+        return [DeleteCopies(ctx.name)]
     return [AllowDeletion()]

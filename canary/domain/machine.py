@@ -29,7 +29,8 @@ from canary.domain.observed import Observed
 from canary.domain.progress import on_initializing, on_paused, on_pending, on_progressing, restart
 from canary.domain.readers import ParseError
 from canary.domain.status import with_phase
-from canary.domain.transitions import IDLE, Ctx, changed_by_others, restore_needed, rollback
+from canary.domain.timing import next_due
+from canary.domain.transitions import Ctx, changed_by_others, restore_needed, rollback
 from canary.models import CanaryStatus, Phase
 
 
@@ -40,7 +41,12 @@ def decide(observed: Observed, now: datetime) -> Decision:
     now = now.astimezone(UTC).replace(microsecond=0)
     if isinstance(observed.spec, ParseError):
         return Decision(tuple(_invalid_spec(observed, observed.spec, now)))
-    return Decision(tuple(_decide(Ctx(observed, observed.spec, now))))
+    decision = Decision(tuple(_decide(Ctx(observed, observed.spec, now))))
+    # When time alone next changes the decision, from the status this decision leaves behind.
+    due = next_due(observed.spec, decision.status or observed.status, now)
+    if due is None:
+        return decision
+    return Decision((*decision.actions, Requeue((due - now).total_seconds(), due)))
 
 
 def _decide(ctx: Ctx) -> list[Action]:
@@ -124,11 +130,11 @@ def _invalid_spec(observed: Observed, error: ParseError, now: datetime) -> list[
         # Copies are found by label; router objects are owned by the CanaryRelease and go with it.
         return [*([DeleteCopies(meta.name)] if observed.copies.any_present else []), AllowDeletion()]
     if status.message == message:
-        return [Requeue(IDLE)] if status.phase.active else []
+        return []
     event = EmitEvent(EventType.WARNING, "InvalidSpec", message)
     if status.phase.active:
         held = replace(status, message=f"{message}; holding traffic as it is until the spec is fixed")
-        return [_patch(held, meta.generation), event, Requeue(IDLE)]
+        return [_patch(held, meta.generation), event]
     return [_patch(with_phase(status, Phase.FAILED, "InvalidSpec", message, now), meta.generation), event]
 
 

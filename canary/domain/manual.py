@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from canary.domain.actions import Action, EmitEvent, EventType, RemoveActionAnnotation, Requeue
+from canary.domain.actions import Action, EmitEvent, EventType, RemoveActionAnnotation
 from canary.domain.progress import resume
 from canary.domain.transitions import Ctx, enter, pause, restore_needed, rollback
 from canary.models import Action as ManualAction
@@ -47,10 +47,7 @@ def _promote(ctx: Ctx, status: CanaryStatus) -> list[Action] | str:
         return f"already {phase.value}"
     if phase not in (Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED):
         return f"nothing to promote in phase {phase.value}"
-    return [
-        *enter(ctx, status, Phase.PROMOTING, "ManualPromote", f"promotion requested {_BY_ANNOTATION}"),
-        Requeue(1.0),
-    ]
+    return enter(ctx, status, Phase.PROMOTING, "ManualPromote", f"promotion requested {_BY_ANNOTATION}")
 
 
 def _abort(ctx: Ctx, status: CanaryStatus) -> list[Action] | str:
@@ -84,7 +81,7 @@ def _retry(ctx: Ctx, status: CanaryStatus) -> list[Action] | str:
         return f"retry restarts a RolledBack or Failed canary, not one in phase {status.phase.value}"
     # A fresh start that keeps the analysis history and the conditions' timeline.
     fresh = CanaryStatus(last_action=status.last_action, conditions=status.conditions, analysis=status.analysis)
-    return [*enter(ctx, fresh, Phase.PENDING, "Retry", f"retry requested {_BY_ANNOTATION}"), Requeue(1.0)]
+    return enter(ctx, fresh, Phase.PENDING, "Retry", f"retry requested {_BY_ANNOTATION}")
 
 
 _HANDLERS: Mapping[ManualAction, _Handler] = {

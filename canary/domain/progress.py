@@ -19,15 +19,11 @@ from canary.domain.actions import (
     EmitEvent,
     EventType,
     ReconcileRouter,
-    Requeue,
     SetRouterWeight,
 )
 from canary.domain.fork import ForkPlan
 from canary.domain.status import copies_unready_since, mark_copies, with_phase
 from canary.domain.transitions import (
-    IDLE,
-    POLL,
-    WAIT,
     Ctx,
     describe_seconds,
     enter,
@@ -36,7 +32,7 @@ from canary.domain.transitions import (
     pause,
     rollback,
 )
-from canary.domain.verdicts import analysis_due, fresh_outcome, judge, next_wakeup, run_analysis, step_done
+from canary.domain.verdicts import analysis_due, fresh_outcome, judge, run_analysis, step_done
 from canary.models import CanaryStatus, PauseStep, Phase, WeightStep
 
 
@@ -70,7 +66,6 @@ def on_pending(ctx: Ctx) -> list[Action]:
     return [
         *enter(ctx, status, Phase.INITIALIZING, "Forking", message),
         *_create(ctx, plan),
-        Requeue(POLL),
     ]
 
 
@@ -94,7 +89,7 @@ def _create(ctx: Ctx, plan: ForkPlan) -> list[Action]:
 
 
 def _wait(ctx: Ctx, message: str) -> list[Action]:
-    return [*patch_if_changed(ctx, replace(ctx.status, message=message)), Requeue(WAIT)]
+    return patch_if_changed(ctx, replace(ctx.status, message=message))
 
 
 def _rival(ctx: Ctx) -> str | None:
@@ -116,7 +111,7 @@ def on_initializing(ctx: Ctx, plan: ForkPlan) -> list[Action]:
     if _overdue(ctx, status):
         return _deadline_rollback(ctx, status)
     waiting = mark_copies(status, False, copies.message or "waiting for the copies", ctx.now)
-    return [*([] if current else _create(ctx, plan)), *patch_if_changed(ctx, waiting), Requeue(POLL)]
+    return [*([] if current else _create(ctx, plan)), *patch_if_changed(ctx, waiting)]
 
 
 def _overdue(ctx: Ctx, status: CanaryStatus) -> bool:
@@ -140,7 +135,7 @@ def on_progressing(ctx: Ctx, plan: ForkPlan) -> list[Action]:
             return _deadline_rollback(ctx, status)
         recreate = [] if copies.present else [ApplyCopies(plan.objects(ctx.spec.router.type, status.weight))]
         waiting = mark_copies(status, False, copies.message or "copies missing", ctx.now)
-        return [*recreate, *patch_if_changed(ctx, waiting), Requeue(POLL)]
+        return [*recreate, *patch_if_changed(ctx, waiting)]
     unready_since = copies_unready_since(status)
     if unready_since is not None and status.step_started_at is not None:
         # The step clock stood still while the copies were not Ready: no fair traffic, no fair analysis.
@@ -166,7 +161,7 @@ def _hold(ctx: Ctx, status: CanaryStatus) -> list[Action]:
         return [*patch_if_changed(ctx, status), run_analysis(ctx, status, step, ctx.spec.analysis)]
     if step_done(ctx, status, step):
         return advance(ctx, status, status.step + 1)
-    return [*patch_if_changed(ctx, status), Requeue(next_wakeup(ctx, status, step))]
+    return patch_if_changed(ctx, status)
 
 
 def advance(ctx: Ctx, status: CanaryStatus, index: int) -> list[Action]:
@@ -176,7 +171,7 @@ def advance(ctx: Ctx, status: CanaryStatus, index: int) -> list[Action]:
         status = replace(status, step=len(steps))
         if ctx.spec.auto_promote:
             message = f"all {len(steps)} steps passed: promoting"
-            return [*enter(ctx, status, Phase.PROMOTING, "StepsCompleted", message), Requeue(1.0)]
+            return enter(ctx, status, Phase.PROMOTING, "StepsCompleted", message)
         message = "all steps passed; autoPromote is false: waiting for rudder.dev/action=promote (or resume)"
         return pause(ctx, status, "AwaitingPromotion", message)
     step = steps[index]
@@ -196,7 +191,6 @@ def advance(ctx: Ctx, status: CanaryStatus, index: int) -> list[Action]:
         SetRouterWeight(step.weight),
         patch(ctx, with_phase(status, Phase.PROGRESSING, "StepStarted", message, ctx.now)),
         EmitEvent(EventType.NORMAL, "StepStarted", message),
-        Requeue(max(1.0, min(step.duration, ctx.spec.analysis.interval if ctx.spec.analysis else step.duration))),
     ]
 
 
@@ -205,7 +199,7 @@ def resume(ctx: Ctx, status: CanaryStatus) -> list[Action]:
     weight step's hold (a person looked at it; extensions start over)."""
     steps = ctx.spec.steps
     if status.step >= len(steps):
-        return [*enter(ctx, status, Phase.PROMOTING, "Resumed", "resumed: promoting"), Requeue(1.0)]
+        return enter(ctx, status, Phase.PROMOTING, "Resumed", "resumed: promoting")
     step = steps[status.step]
     if isinstance(step, PauseStep):
         return advance(ctx, status, status.step + 1)
@@ -216,19 +210,16 @@ def resume(ctx: Ctx, status: CanaryStatus) -> list[Action]:
         SetRouterWeight(step.weight),
         patch(ctx, with_phase(status, Phase.PROGRESSING, "Resumed", message, ctx.now)),
         EmitEvent(EventType.NORMAL, "Resumed", message),
-        Requeue(POLL),
     ]
 
 
 def on_paused(ctx: Ctx) -> list[Action]:
     status, steps = ctx.status, ctx.spec.steps
     step = steps[status.step] if status.step < len(steps) else None
-    if isinstance(step, PauseStep) and step.duration is not None and status.paused_reason == "PauseStep":
-        left = step.duration - ctx.since(status.step_started_at)
-        if left <= 0:
-            return advance(ctx, status, status.step + 1)
-        return [Requeue(max(1.0, min(left, IDLE)))]
-    return [Requeue(IDLE)]
+    if isinstance(step, PauseStep) and step.duration is not None and status.paused_reason == "PauseStep" \
+            and ctx.since(status.step_started_at) >= step.duration:
+        return advance(ctx, status, status.step + 1)
+    return []  # the pause's end is a due time (canary.domain.timing); anything else waits for a change
 
 
 def restart(ctx: Ctx, plan: ForkPlan) -> list[Action]:
@@ -239,5 +230,4 @@ def restart(ctx: Ctx, plan: ForkPlan) -> list[Action]:
     return [
         *enter(ctx, status, Phase.INITIALIZING, "SpecChanged", message),
         *_create(ctx, plan),
-        Requeue(POLL),
     ]

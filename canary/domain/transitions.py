@@ -12,17 +12,12 @@ from canary.domain.actions import (
     EventType,
     FinalizeRouter,
     PatchStatus,
-    Requeue,
     RestoreRelease,
 )
 from canary.domain.fork import ForkPlan
 from canary.domain.observed import CopiesState, Observed, ReleaseState, RouterState
 from canary.domain.status import with_phase
 from canary.models import CanaryMeta, CanarySpec, CanaryStatus, Phase
-
-POLL = 5.0  # waiting on something the cluster is doing (copies, router, Release)
-WAIT = 30.0  # waiting on something a person or another controller must do first
-IDLE = 60.0  # paused: only the guards (Release changed, spec changed) need checking
 
 # Phases whose `step_started_at` is the start of the phase itself, for deadlines and pause durations.
 _PHASE_CLOCK = frozenset({Phase.PAUSED, Phase.PROMOTING, Phase.ROLLING_BACK})
@@ -91,7 +86,7 @@ def enter(
 
 
 def pause(ctx: Ctx, status: CanaryStatus, reason: str, message: str) -> list[Action]:
-    return [*enter(ctx, status, Phase.PAUSED, reason, message), Requeue(IDLE)]
+    return enter(ctx, status, Phase.PAUSED, reason, message)
 
 
 def rollback(ctx: Ctx, status: CanaryStatus, reason: str, message: str, *, restore: bool) -> list[Action]:
@@ -102,7 +97,7 @@ def rollback(ctx: Ctx, status: CanaryStatus, reason: str, message: str, *, resto
         actions.append(FinalizeRouter())
     if restore and status.stable_revision is not None:
         actions.append(RestoreRelease(ctx.spec.release, status.stable_revision))
-    return [*actions, *enter(ctx, status, Phase.ROLLING_BACK, reason, message, warning=True), Requeue(POLL)]
+    return [*actions, *enter(ctx, status, Phase.ROLLING_BACK, reason, message, warning=True)]
 
 
 def allow_if_deleting(ctx: Ctx) -> list[Action]:

@@ -19,7 +19,7 @@ from datetime import datetime
 from canary.analysis.sequential import CanaryLooks
 from canary.domain.actions import Action, RunAnalysis
 from canary.domain.observed import AnalysisOutcome
-from canary.domain.transitions import POLL, Ctx, pause, rollback
+from canary.domain.transitions import Ctx, pause, rollback
 from canary.models import (
     ANALYSIS_HISTORY_LIMIT,
     CONSECUTIVE_ERROR_LIMIT,
@@ -120,7 +120,7 @@ def run_analysis(ctx: Ctx, status: CanaryStatus, step: WeightStep, analysis: Ana
     since = status.step_started_at or ctx.now
     look = canary_looks(ctx.spec.steps, analysis).look_at(_weight_ordinal(ctx.spec.steps, status.step),
                                                           ctx.since(since), analysis.interval)
-    return RunAnalysis(status.step, status.weight, since, ctx.now, look=look)
+    return RunAnalysis(status.step, status.weight, since, ctx.now, look=look, previous=status.last_analysis_at)
 
 
 def canary_looks(steps: Sequence[Step], analysis: AnalysisSpec) -> CanaryLooks:
@@ -151,12 +151,3 @@ def step_done(ctx: Ctx, status: CanaryStatus, step: WeightStep) -> bool:
         return True
     last = status.analysis[-1] if status.analysis else None
     return last is not None and last.verdict is Verdict.PASS and _in_step(status, last.step, last.time)
-
-
-def next_wakeup(ctx: Ctx, status: CanaryStatus, step: WeightStep) -> float:
-    """Seconds until the step ends or the next analysis is due, whichever is first."""
-    waits = [step.duration - ctx.since(status.step_started_at)]
-    if ctx.spec.analysis is not None:
-        waits.append(ctx.spec.analysis.interval - ctx.since(_last_analysis(ctx, status)))
-    ahead = [w for w in waits if w > 0]
-    return max(1.0, min(ahead)) if ahead else POLL

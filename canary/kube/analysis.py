@@ -1,17 +1,26 @@
-"""Runs one analysis (a `RunAnalysis` action): load the metric policies, render their queries for the
-canary and baseline tracks, measure them through the metric provider, and judge with the same code
-as `kubectl canary judge`. Provider failures become Error measurements, never exceptions."""
+"""Runs one analysis (a `RunAnalysis` action) in three parts, so that the waiting can happen off the
+reconcile path (canary/kube/looks.py):
+
+1. `plan_look`: load the metric policies and render their queries for the canary and baseline tracks
+   (API reads only, no metric query);
+2. measure every query of the plan through the metric provider (`measure_query`; the look pool runs them
+   concurrently, `run_analysis` one after another);
+3. `finish_look`: judge the measurements with the same code as `kubectl canary judge`.
+
+Provider failures become Error measurements, never exceptions.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from canary.analysis import (
+    Measurement,
     MetricEvidence,
     MetricPolicy,
     Observation,
@@ -37,10 +46,12 @@ from canary.models import AnalysisRecord, CanarySpec, MetricResult, Verdict
 from canary.models import Track as DomainTrack
 from canary.providers import MetricProvider, QueryWindow, measure
 from canary.providers.access import PrometheusAccess
+from canary.providers.prometheus import PrometheusProvider
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.models import API_VERSION
 
 TRACK = {"canary": Track.CANARY, "baseline": Track.BASELINE, "primary": Track.PRIMARY}
+SIDES = ("canary", "baseline")
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,45 @@ class PolicyLookup:
 
     policy: MetricPolicy | None
     problem: str = ""
+
+
+@dataclass(frozen=True)
+class Query:
+    """One measurement a look needs: a rendered query over its window (None: an instant query)."""
+
+    text: str
+    window: QueryWindow | None
+
+
+@dataclass(frozen=True)
+class MetricPlan:
+    """One metric (of one workload) of a look: its queries per side and query name, or why it cannot be
+    measured (`problem`: an Error for this metric, nothing queried)."""
+
+    policy: MetricPolicy
+    critical: bool
+    sides: Mapping[str, Mapping[str, Query]] = field(default_factory=dict)
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class LookPlan:
+    """Everything one look measures and how its measurements are judged."""
+
+    action: RunAnalysis
+    provider: MetricProvider | None
+    metrics: tuple[MetricPlan, ...]
+    problems: tuple[str, ...] = ()
+    timeout: float | None = None  # the provider's per-request timeout: each query's whole budget
+    started: float = field(default_factory=time.monotonic)
+
+    def queries(self) -> tuple[Query, ...]:
+        """The distinct queries to measure, in plan order."""
+        seen: dict[Query, None] = {}
+        for metric in self.metrics:
+            for named in metric.sides.values():
+                seen.update(dict.fromkeys(named.values()))
+        return tuple(seen)
 
 
 def find_policy(kube: Kube, namespace: str, name: str) -> PolicyLookup:
@@ -80,22 +130,17 @@ def _sampled(window: QueryWindow, query: str) -> QueryWindow:
     return QueryWindow(window.start + timedelta(seconds=grid.offset), window.end, timedelta(seconds=grid.step))
 
 
-def _observe(provider: MetricProvider, policy: MetricPolicy, ctx: QueryContext,
-             window: QueryWindow) -> tuple[Observation, dict[str, str]]:
+def _side(policy: MetricPolicy, ctx: QueryContext, window: QueryWindow) -> dict[str, Query]:
     queries = render_queries(policy.queries, ctx)
     ranged = policy.type.value == "distribution"
-    # Labelled: a distribution judges each series (pod) as one unit, a histogram needs its buckets' "le".
-    measured = {name: measure(provider, query, _sampled(window, query) if ranged else None, labelled=True)
-                for name, query in queries.items()}
-    return Observation.of(**measured), queries
+    return {name: Query(query, _sampled(window, query) if ranged else None) for name, query in queries.items()}
 
 
-def run_analysis(kube: Kube, spec: CanarySpec, namespace: str, workloads: Sequence[ForkedWorkload],
-                 action: RunAnalysis, *, provider: MetricProvider | None = None,
-                 access: PrometheusAccess | None = None) -> AnalysisOutcome:
-    """Measure and judge every metric of `spec.analysis` for the window of `action`; the provider is the
+def plan_look(kube: Kube, spec: CanarySpec, namespace: str, workloads: Sequence[ForkedWorkload],
+              action: RunAnalysis, *, provider: MetricProvider | None = None,
+              access: PrometheusAccess | None = None) -> LookPlan:
+    """The queries of every metric of `spec.analysis` for the window of `action`; the provider is the
     canary's Prometheus as the controller's `access` allows (none allowed by default)."""
-    started = time.monotonic()
     analysis = spec.analysis
     assert analysis is not None
     setup_problem = ""
@@ -105,57 +150,92 @@ def run_analysis(kube: Kube, spec: CanarySpec, namespace: str, workloads: Sequen
         except ProviderSetupError as err:
             setup_problem = str(err)  # every metric is an Error, and nothing is queried
     window, interval = _window(action)
-    evidence: list[MetricEvidence] = []
-    critical: list[bool] = []
+    metrics: list[MetricPlan] = []
     problems: list[str] = [setup_problem] if setup_problem else []
     for ref in analysis.metrics:
         if provider is None:
-            evidence.append(error_evidence(ref.policy, setup_problem))
-            critical.append(bool(ref.critical))
+            metrics.append(MetricPlan(_placeholder(ref.policy), bool(ref.critical), problem=setup_problem))
             continue
         lookup = find_policy(kube, namespace, ref.policy)
         if lookup.policy is None:
             problems.append(lookup.problem)
-            evidence.append(error_evidence(ref.policy, lookup.problem))
-            critical.append(bool(ref.critical))
+            metrics.append(MetricPlan(_placeholder(ref.policy), bool(ref.critical), problem=lookup.problem))
             continue
         policy = lookup.policy
+        critical = policy.critical if ref.critical is None else ref.critical
         for workload in workloads:
-            sides: dict[str, Observation] = {}
             try:
-                for track in ("canary", "baseline"):
-                    ctx = QueryContext(namespace=namespace, workload=workload.name, track=TRACK[track],
-                                       pod_regex=pod_name_regex(workload.name, workload.kind, DomainTrack(track)),
-                                       interval=interval, args=dict(ref.args), quantile=policy.quantile)
-                    sides[track], _ = _observe(provider, policy, ctx, window)
+                sides = {track: _side(policy, QueryContext(
+                    namespace=namespace, workload=workload.name, track=TRACK[track],
+                    pod_regex=pod_name_regex(workload.name, workload.kind, DomainTrack(track)),
+                    interval=interval, args=dict(ref.args), quantile=policy.quantile), window) for track in SIDES}
             except QueryRenderError as err:
                 problems.append(f"{policy.name}: {err}")
-                evidence.append(error_evidence(policy.name, str(err)))
-                critical.append(bool(ref.critical))
+                metrics.append(MetricPlan(_placeholder(policy.name), bool(ref.critical), problem=str(err)))
                 continue
             named = policy if len(workloads) == 1 else dataclasses.replace(
                 policy, name=f"{policy.name}/{workload.name}")
-            evidence.append(evaluate_metric(named, sides["canary"], sides["baseline"]))
-            critical.append(policy.critical if ref.critical is None else ref.critical)
-    result = judge_analysis(evidence, action.look, critical)
+            metrics.append(MetricPlan(named, critical, sides))
+    timeout = provider.config.timeout if isinstance(provider, PrometheusProvider) else None
+    return LookPlan(action, provider, tuple(metrics), tuple(problems), timeout=timeout)
+
+
+def measure_query(provider: MetricProvider, query: Query, timeout: float | None = None) -> Measurement:
+    """One query's Measurement; with a `timeout`, transient failures are retried only within it, so a query
+    that hangs is an Error after one timeout, not after one per attempt."""
+    # Labelled: a distribution judges each series (pod) as one unit, a histogram needs its buckets' "le".
+    return measure(provider, query.text, query.window, labelled=True, budget=timeout)
+
+
+def finish_look(plan: LookPlan, measured: Mapping[Query, Measurement]) -> AnalysisOutcome:
+    """Judge a look from its measurements (one per query of `plan.queries()`)."""
+    evidence: list[MetricEvidence] = []
+    for metric in plan.metrics:
+        if metric.problem:
+            evidence.append(error_evidence(metric.policy.name, metric.problem))
+            continue
+        sides = {track: Observation.of(**{name: measured[q] for name, q in queries.items()})
+                 for track, queries in metric.sides.items()}
+        evidence.append(evaluate_metric(metric.policy, sides["canary"], sides["baseline"]))
+    action = plan.action
+    result = judge_analysis(evidence, action.look, [m.critical for m in plan.metrics])
     metrics = tuple(_metric_result(m.to_status()) for m in result.metrics)
     for m in metrics:
         VERDICTS.labels(metric=m.name, verdict=m.verdict).inc()
-    ANALYSIS_SECONDS.observe(time.monotonic() - started)
+    ANALYSIS_SECONDS.observe(time.monotonic() - plan.started)
     verdict = Verdict(result.verdict.value)
     failing = next((m.name for m in metrics if m.verdict == Verdict.FAIL.value), None)
     record = AnalysisRecord(time=action.until, step=action.step, weight=action.weight, verdict=verdict,
                             metrics=metrics)
-    message = "; ".join(problems) or _summary(metrics)
+    message = "; ".join(plan.problems) or _summary(metrics)
     return AnalysisOutcome(record=record, failed_metric=failing, critical=result.critical_failure,
                            message=message)
+
+
+def run_analysis(kube: Kube, spec: CanarySpec, namespace: str, workloads: Sequence[ForkedWorkload],
+                 action: RunAnalysis, *, provider: MetricProvider | None = None,
+                 access: PrometheusAccess | None = None) -> AnalysisOutcome:
+    """Plan, measure (one query after another) and judge one look, in the calling thread."""
+    plan = plan_look(kube, spec, namespace, workloads, action, provider=provider, access=access)
+    provider = plan.provider
+    measured = {q: measure_query(provider, q, plan.timeout) for q in plan.queries()} if provider is not None else {}
+    return finish_look(plan, measured)
 
 
 def error_evidence(name: str, message: str) -> MetricEvidence:
     """An Error for a metric that could not even be queried (missing policy, bad query template):
     never a metric failure, and the message says why."""
-    placeholder = MetricPolicy(name=name, type=MetricType.RATIO, test=TestKind.PROPORTION, queries={})
-    return MetricEvidence(name, placeholder, MeasurementStatus.ERROR, message)
+    return MetricEvidence(name, _placeholder(name), MeasurementStatus.ERROR, message)
+
+
+def error_outcome(action: RunAnalysis, message: str) -> AnalysisOutcome:
+    """A look that could not be judged at all: an Error verdict (never a failure), saying why."""
+    record = AnalysisRecord(time=action.until, step=action.step, weight=action.weight, verdict=Verdict.ERROR)
+    return AnalysisOutcome(record=record, message=message)
+
+
+def _placeholder(name: str) -> MetricPolicy:
+    return MetricPolicy(name=name, type=MetricType.RATIO, test=TestKind.PROPORTION, queries={})
 
 
 def _metric_result(raw: Mapping[str, Any]) -> MetricResult:

@@ -38,6 +38,7 @@ from rudder.render import deep_merge
 log = logging.getLogger("rudder.canary")
 
 PROMOTION_ANNOTATION = "rudder.dev/promoted-from"
+REQUEUE_MARGIN = 0.05  # seconds
 
 
 @dataclass
@@ -151,7 +152,10 @@ def execute(kube: Kube, gathered: Gathered, actions: tuple[Action, ...]) -> Outc
         elif isinstance(action, AllowDeletion):
             outcome.deletion_allowed = True
         elif isinstance(action, Requeue):
-            outcome.requeue_after = action.after
+            # From the due time, on the real clock: decide() works at whole seconds, a wake must not be
+            # early (a little margin for the timer), nor a fraction of a second late.
+            outcome.requeue_after = action.after if action.at is None else \
+                max(0.0, (action.at - utcnow()).total_seconds() + REQUEUE_MARGIN)
     return outcome
 
 

@@ -94,11 +94,16 @@ def measure(
     retry: RetryPolicy | None = None,
     labelled: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    budget: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Measurement:
-    """Run one query and return a Measurement; never raises for what a provider or its backend does."""
+    """Run one query and return a Measurement; never raises for what a provider or its backend does.
+    With a `budget` (seconds), no retry starts once it would be spent: an attempt that hangs for the
+    provider's whole timeout is the last one."""
     policy = retry or RetryPolicy()
     waits = policy.backoffs()
     attempt = 0
+    deadline = None if budget is None else clock() + budget
     while True:
         attempt += 1
         try:
@@ -108,7 +113,8 @@ def measure(
                 return Measurement(measured.status, measured.values, query, measured.message, attempt, labels)
             return Measurement.of(provider.query(query, window), query, attempt)
         except ProviderError as error:
-            if not error.transient or attempt > len(waits):
+            if not error.transient or attempt > len(waits) or (
+                    deadline is not None and clock() + waits[attempt - 1] >= deadline):
                 return Measurement.error(f"{error} (after {attempt} attempt(s))", query, attempt)
             # A deliberate pause between attempts (backoff), not a wait for a condition.
             sleep(waits[attempt - 1])

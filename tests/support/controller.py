@@ -43,9 +43,7 @@ class ControllerProcess:
         self.metrics_port, self.health_port = free_port(), free_port()
         log_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = log_dir / f"controller-{self.metrics_port}.log"
-        # Until CanaryReleases requeue themselves, they poll every second as they did with the 1 s resync.
-        env = {**os.environ, "KUBECONFIG": self.kubeconfig, "PYTHONUNBUFFERED": "1",
-               "RUDDER_CANARY_POLL_SECONDS": "1", **self.env}
+        env = {**os.environ, "KUBECONFIG": self.kubeconfig, "PYTHONUNBUFFERED": "1", **self.env}
         cmd = [
             sys.executable, "-m", "rudder.controller",
             "--metrics-port", str(self.metrics_port), "--health-port", str(self.health_port),

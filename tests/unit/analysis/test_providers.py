@@ -3,7 +3,8 @@
 Pins down against a local stub of the Prometheus HTTP API: bearer tokens (inline
 or from a file), extra headers and basic auth reach the server; a 503 is retried
 with backoff and a later success is a value; a 400 is not retried; a server slower
-than the timeout is an Error; scalar and string results parse; NaN values are
+than the timeout is an Error, and with a budget (the controller's looks) a query that hung for the whole
+timeout is not retried while quick failures still are; scalar and string results parse; NaN values are
 kept as NaN; an unknown provider kind raises, naming it.
 """
 
@@ -124,6 +125,21 @@ def test_bad_queries_are_not_retried(stub: str) -> None:
     measurement = measure(create_provider("prometheus", {"url": stub}), "sum(", sleep=waits.append)
     assert measurement.status is MeasurementStatus.ERROR
     assert waits == []
+
+
+def test_with_a_budget_a_query_that_hung_is_not_retried_but_quick_failures_are(stub: str) -> None:
+    # A fake clock: the budget starts at 0; the first answer (a 503) comes after the whole 10 s timeout.
+    readings = iter([0.0, 10.0, 10.0])
+    provider = create_provider("prometheus", {"url": stub})
+    _Stub.responses = [(503, {"status": "error"}, 0.0)] * 3
+    hung = measure(provider, "up", budget=10.0, clock=lambda: next(readings), sleep=lambda _: None)
+    assert hung.status is MeasurementStatus.ERROR
+    assert hung.attempts == 1
+    # Answers that fail at once are retried within the same budget.
+    _Stub.responses = [(503, {"status": "error"}, 0.0), (200, _vector([1.0]), 0.0)]
+    quick = measure(provider, "up", budget=10.0, clock=lambda: 0.0, sleep=lambda _: None)
+    assert quick.status is MeasurementStatus.OK
+    assert quick.attempts == 2
 
 
 def test_a_slow_server_times_out_into_an_error(stub: str) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from canary.domain.actions import EmitEvent, EventType, RemoveActionAnnotation
+from canary.domain.actions import EmitEvent, EventType, RemoveActionAnnotation, Requeue
 from canary.domain.machine import decide
 from canary.domain.status import rollback_reason
 from tests.unit.canary.world import World, in_phase
@@ -156,7 +156,8 @@ def test_an_unknown_action_is_refused_and_removed() -> None:
     world = mid_step()
     world.annotate("yolo")
     decision = decide(world.observe(), world.now)
-    assert [type(a) for a in decision.actions] == [EmitEvent, RemoveActionAnnotation]
+    # (the step's next look stays due: an action does not stop the clock)
+    assert [type(a) for a in decision.actions] == [EmitEvent, RemoveActionAnnotation, Requeue]
     assert decision.of(EmitEvent)[0].reason == "UnknownAction"
     assert decision.of(RemoveActionAnnotation)[0].value == "yolo"
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from canary.domain.actions import ApplyCopies, PromoteRelease, RunAnalysis, SetRouterWeight
+from canary.domain.actions import ApplyCopies, PromoteRelease, Requeue, RunAnalysis, SetRouterWeight
 from canary.domain.machine import decide
 from canary.models import Verdict
 from tests.unit.canary.world import World, always, in_phase
@@ -53,6 +53,9 @@ def test_kill_after_the_copies_exist_does_not_recreate_them() -> None:
 def test_kill_mid_step_after_the_weight_changed_does_not_skip_the_step() -> None:
     # Given the decision that moves from step 1 (10%) to step 2 (50%): weight first, then status
     world = World().run(until=lambda w: len(w.analyses) == 3)
+    due = world.decisions[-1].of(Requeue)[-1].at  # the 4th look and the end of step 1
+    assert due is not None
+    world.now = due
     twin = copy.deepcopy(world)
     twin.reconcile()
     analyse, advance = twin.decisions[-2:]
@@ -126,7 +129,7 @@ def _kill_points(judge_verdict: Verdict) -> list[tuple[int, int]]:
         if world.phase() in ("Promoted", "RolledBack"):
             break
         points += [(index, k) for k in range(world.actions_per_reconcile())]
-        wait = world.reconcile().requeue_after
+        _, wait = world.step()
         world.now += timedelta(seconds=max(wait or 1.0, 1.0))
     return points
 
@@ -134,7 +137,7 @@ def _kill_points(judge_verdict: Verdict) -> list[tuple[int, int]]:
 def _run_with_kill(judge_verdict: Verdict, index: int, kill_after: int) -> World:
     world = World(judge=always(judge_verdict))
     for _ in range(index):
-        wait = world.reconcile().requeue_after
+        _, wait = world.step()
         world.now += timedelta(seconds=max(wait or 1.0, 1.0))
     world.reconcile(kill_after=kill_after)
     return restart(world).run()

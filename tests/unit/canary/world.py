@@ -341,13 +341,38 @@ class World:
         twin.reconcile()
         return sum(len(d.actions) for d in twin.decisions[before:])
 
+    def snapshot(self) -> str:
+        """Everything a watch would see change: the canary, its copies, the router and the Release."""
+        release = self.release
+        return repr((self.status, self.action, sorted(self.copies.items()), self.router_weight,
+                     self.router_reconciled, None if release is None else (
+                         release.revision, release.generation, release.observed_generation, release.rollback_to)))
+
+    def wake_in(self, before: str, decision: Decision) -> float | None:
+        """When the controller runs again after a reconcile that started from `before`, as the watch-driven
+        controller would: at once (a second, here) when something it watches changed, when the copies or the
+        Release it waits on turn Ready, or at the decision's due time; None: nothing will ever wake it."""
+        moments = [] if decision.requeue_after is None else [decision.requeue_after]
+        if self.snapshot() != before:
+            moments.append(1.0)
+        pending = [c["ready_at"] for c in self.copies.values()]
+        if self.release is not None:
+            pending.append(self.release.ready_at)
+        moments += [(t - self.now).total_seconds() for t in pending if t > self.now]
+        return min(moments) if moments else None
+
+    def step(self) -> tuple[Decision, float | None]:
+        """One reconcile, and the wait until the next one (None: nothing would wake the controller)."""
+        before = self.snapshot()
+        decision = self.reconcile()
+        return decision, self.wake_in(before, decision)
+
     def run(self, *, until: Callable[[World], bool] | None = None, limit: int = 400) -> World:
-        """Reconcile, let time pass as each decision asks; until `until` holds or nothing is left to do."""
+        """Reconcile, let time pass until the next wake-up; until `until` holds or nothing is left to do."""
         for _ in range(limit):
             if until is not None and until(self):
                 return self
-            decision = self.reconcile()
-            wait = decision.requeue_after
+            _, wait = self.step()
             if wait is None:
                 if until is None:
                     return self

@@ -201,11 +201,11 @@ def drive(world: World, limit: int = 300) -> Iterator[World]:
     """Every state a `wait` could observe: after each reconcile, with time moving as the controller asks."""
     yield world
     for _ in range(limit):
-        decision = world.reconcile()
+        _, wait = world.step()
         yield world
         if world.phase() in FINAL_PHASES or (world.phase() == "Paused" and _stays_paused(world)):
             return
-        world.now += timedelta(seconds=max(decision.requeue_after or 60.0, 1.0))
+        world.now += timedelta(seconds=max(wait or 60.0, 1.0))
 
 
 def _stays_paused(world: World) -> bool:

@@ -3,7 +3,8 @@ priorities ranked by start time (kopf pauses every replica when two share a prio
 priority and the peering lifetime reach kopf's settings, a restriction to exact namespaces turns off
 kopf's cluster-wide scanning (a namespaced install has no cluster-scoped permission), `--resync` is a
 safety net of minutes by default and `--max-concurrent-reconciles` sizes the reconcile pool (both also from
-the environment), and the entry point answers --help."""
+the environment), `--analysis-workers` sizes the canary analysis pool (16 by default, also from the
+environment), and the entry point answers --help."""
 
 from __future__ import annotations
 
@@ -46,6 +47,14 @@ def test_resync_is_a_safety_net_and_the_reconcile_pool_is_bounded(monkeypatch: p
     assert (cfg.resync_seconds, cfg.max_concurrent_reconciles) == (3600.0, 2)
 
 
+def test_analysis_workers_size_the_analysis_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RUDDER_ANALYSIS_WORKERS", raising=False)
+    assert parse_args([]).analysis_workers == 16
+    monkeypatch.setenv("RUDDER_ANALYSIS_WORKERS", "32")
+    assert parse_args([]).analysis_workers == 32
+    assert parse_args(["--analysis-workers", "4"]).analysis_workers == 4
+
+
 def test_earlier_start_ranks_higher_and_ties_are_broken() -> None:
     first, later = auto_priority(1_700_000_000.000, 999), auto_priority(1_700_000_000.001, 0)
     assert first > later
@@ -73,7 +82,7 @@ def test_explicit_priority_and_lifetime_reach_kopf() -> None:
 
 @pytest.mark.parametrize("argv", [["--priority", "high"], ["--peering-lifetime", "2"], ["--controllers", "helm"],
                                   ["--peering", "x", "--standalone"], ["--resync", "0"],
-                                  ["--max-concurrent-reconciles", "0"]])
+                                  ["--max-concurrent-reconciles", "0"], ["--analysis-workers", "0"]])
 def test_invalid_flags_are_refused(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         parse_args(argv)
@@ -99,5 +108,5 @@ def test_entry_point_answers_help() -> None:
     assert done.returncode == 0, done.stderr
     for flag in ("--controllers", "--namespace", "--metrics-port", "--health-port", "--peering", "--standalone",
                  "--priority", "--peering-lifetime", "--allow-cluster-scoped", "--resync",
-                 "--max-concurrent-reconciles"):
+                 "--max-concurrent-reconciles", "--analysis-workers"):
         assert flag in done.stdout, flag
