@@ -44,8 +44,8 @@ def decide(observed: Observed, now: datetime) -> Decision:
     decision = Decision(tuple(_decide(Ctx(observed, observed.spec, now))))
     # When time alone next changes the decision, from the status this decision leaves behind.
     due = next_due(observed.spec, decision.status or observed.status, now)
-    if due is None:
-        return decision
+    if due is None or any(isinstance(a, AllowDeletion) for a in decision.actions):
+        return decision  # nothing timed is left for an object that may go
     return Decision((*decision.actions, Requeue((due - now).total_seconds(), due)))
 
 
