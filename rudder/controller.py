@@ -8,7 +8,7 @@
                       [--history-key-file PATH | --history-key-secret NS/NAME] [--accept-unsigned-history]
                       [--prometheus-url URL] [--prometheus-allow ENTRY ...] [--analysis-workers N]
                       [--render-timeout SECONDS] [--render-memory MIB] [--render-output MIB]
-                      [--shard SELECTOR] [--kube-qps 50] [--kube-burst 100]
+                      [--shard SELECTOR] [--kube-qps 100] [--kube-burst 200]
 
 Health: `GET :health-port/healthz` is kopf's liveness probe (200 while the operator loop is
 alive). Metrics: `GET :metrics-port/metrics` in Prometheus text format.

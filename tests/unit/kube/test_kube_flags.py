@@ -14,7 +14,7 @@ def test_defaults_are_50_requests_a_second_with_bursts_of_100(monkeypatch: pytes
     monkeypatch.delenv("RUDDER_KUBE_QPS", raising=False)
     monkeypatch.delenv("RUDDER_KUBE_BURST", raising=False)
     cfg = parse_args([])
-    assert (cfg.kube_qps, cfg.kube_burst) == (50.0, 100)
+    assert (cfg.kube_qps, cfg.kube_burst) == (100.0, 200)
 
 
 def test_flags_and_environment_set_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
