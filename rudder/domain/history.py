@@ -209,7 +209,9 @@ def history_status_updates(
             ready_changed = ready is not None and ready != record.ready
             if became_current or record.phase is not target or ready_changed:
                 stamps = [format_time(t) for t in record.deployed_at]
-                if became_current:
+                if became_current and not (record.phase is HistoryPhase.DEPLOYED and stamps):
+                    # Already Deployed with a stamp: a resumed attempt (killed before status was written), not a
+                    # second deployment.
                     stamps.append(format_time(now))
                 patch: dict[str, Any] = {"phase": target.value, "deployedAt": stamps}
                 if ready is not None:

@@ -48,10 +48,11 @@ T = TypeVar("T")
 
 
 def pipeline_manifest(directory: Path, namespace: str, version: str, prometheus_url: str, *,
-                      metrics: list[dict[str, Any]] | None = None, step: str = "12s") -> Path:
+                      metrics: list[dict[str, Any]] | None = None, step: str = "12s",
+                      analysis_fields: dict[str, Any] | None = None) -> Path:
     """examples/pipelines/canary.yaml as the CI jobs render it (`sed s/__VERSION__/$SHA/g`), then fitted to the
     test bed: its namespace, the test chart's `tag` value, its Prometheus, and one step of seconds, not minutes
-    (and `metrics` instead of the example's, when given)."""
+    (and `metrics` instead of the example's, and the `analysis` fields given)."""
     body = yaml.safe_load(TEMPLATE.read_text().replace("__VERSION__", version))
     assert body["metadata"]["name"] == f"web-{version}" and body["spec"]["release"] == "web"
     body["metadata"]["namespace"] = namespace
@@ -61,6 +62,7 @@ def pipeline_manifest(directory: Path, namespace: str, version: str, prometheus_
     spec["analysis"].update(interval="4s", prometheus={"url": prometheus_url})
     if metrics is not None:
         spec["analysis"]["metrics"] = metrics
+    spec["analysis"].update(analysis_fields or {})
     spec["progressDeadline"] = "2m"
     path = directory / f"canary-{version}.yaml"
     path.write_text(yaml.safe_dump(body))
@@ -146,9 +148,12 @@ def test_pipeline_passes_when_the_canary_is_promoted(
     with canary_bed(cluster, namespace, prometheus_factory) as bed:
         # The example's http-latency-p99 judges one point per 30s rate window and wants 10 a side: more than a 12s step
         # gathers, so it would stay Inconclusive and the example's `onInconclusive: pause` would stop the canary
-        # for a decision (exit 3). The error rate alone can promote a good version in seconds.
+        # for a decision (exit 3). The error rate alone can promote a good version in seconds; on a loaded machine
+        # a 12s step may still end before it has the requests a Pass needs, so the step is extended look by look
+        # until it has them (the example's minute-long steps gather them within the step).
         manifest = pipeline_manifest(tmp_path, namespace, "3.9", bed.prometheus.url,
-                                     metrics=[{"policy": "http-error-rate"}])
+                                     metrics=[{"policy": "http-error-rate"}],
+                                     analysis_fields={"onInconclusive": "extend", "maxExtensions": 20})
         script, waited, release = pipeline_and_wait(cluster, bed, tmp_path, manifest, "web-3.9",
                                                     then=lambda: get_release(cluster, namespace, "web"))
 

@@ -121,6 +121,16 @@ def test_becoming_current_deploys_and_supersedes_the_rest() -> None:
     }
 
 
+def test_a_resumed_attempt_does_not_stamp_a_second_deployment() -> None:
+    # Killed after revision 2 was marked Deployed, before status said so: the resumed attempt makes it current
+    # again, which is the same deployment, not a new one.
+    earlier = datetime(2026, 2, 1, tzinfo=UTC)
+    records = [HistoryRecord(1, "a", HistoryPhase.DEPLOYED, (earlier,)),
+               HistoryRecord(2, "b", HistoryPhase.DEPLOYED, (NOW,))]
+    updates = history_status_updates(records, 2, NOW, became_current=True)
+    assert updates == {2: {"phase": "Deployed", "deployedAt": ["2026-03-01T12:00:00Z"]}, 1: {"phase": "Superseded"}}
+
+
 def test_unchanged_reconcile_updates_no_history() -> None:
     records = [
         HistoryRecord(1, "a", HistoryPhase.SUPERSEDED),

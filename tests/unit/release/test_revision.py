@@ -109,6 +109,22 @@ class TestDecision:
         first = decide_revision("d1", [HistoryRecord(1, "d1")], current_revision=None)
         assert (first.action, first.revision, first.history_exists) == (RevisionAction.INSTALL, 1, True)
 
+    def test_restart_after_the_history_was_made_current_resumes_instead_of_duplicating(self) -> None:
+        # Killed between marking revision 4 Deployed in its history and writing status.revision = 4.
+        made_current = [*HISTORY[:2], record(3, "d3", HistoryPhase.SUPERSEDED, 3),
+                        record(4, "d4", HistoryPhase.DEPLOYED, 4)]
+        decision = decide_revision("d4", made_current, current_revision=3)
+        assert (decision.action, decision.revision, decision.history_exists) == (RevisionAction.UPGRADE, 4, True)
+        # Killed before revision 3 was marked Superseded: both say Deployed, the newest is still the one to finish.
+        both = [*HISTORY, record(4, "d4", HistoryPhase.DEPLOYED, 4)]
+        assert decide_revision("d4", both, current_revision=3).history_exists
+
+    def test_content_of_a_revision_rolled_back_from_is_a_new_revision(self) -> None:
+        # Rolled back from 3 to 2: 3 is Superseded; asking for 3's content again is revision 4, as documented.
+        rolled_back = [*HISTORY[:2], record(3, "d3", HistoryPhase.SUPERSEDED, 3)]
+        decision = decide_revision("d3", rolled_back, current_revision=2)
+        assert (decision.action, decision.revision, decision.history_exists) == (RevisionAction.UPGRADE, 4, False)
+
     def test_rollback_to_an_existing_revision(self) -> None:
         decision = decide_revision("d3", HISTORY, current_revision=3, rollback_to=RollbackTo(1))
         assert (decision.action, decision.revision, decision.renders) == (RevisionAction.ROLLBACK, 1, False)
