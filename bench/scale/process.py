@@ -8,6 +8,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -90,17 +91,23 @@ def cpu_seconds(pid: int) -> float:
     return total / CLOCK_TICKS
 
 
-def peak_rss_mib(pid: int) -> float:
-    """Peak resident memory (VmHWM) of the process tree, MiB."""
-    total = 0
+def peak_rss_by_process(pid: int) -> dict[int, float]:
+    """Peak resident memory (VmHWM) of each process of the tree, MiB."""
+    peaks: dict[int, float] = {}
     for p in process_tree(pid):
         try:
             status = Path(f"/proc/{p}/status").read_text()
         except OSError:
             continue
         m = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
-        total += int(m.group(1)) if m else 0
-    return total / 1024
+        if m:
+            peaks[p] = int(m.group(1)) / 1024
+    return peaks
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Peak resident memory (VmHWM) of the process tree, MiB (each process's peak, summed)."""
+    return sum(peak_rss_by_process(pid).values())
 
 
 @dataclass
@@ -162,7 +169,10 @@ class Controller:
         return cpu_seconds(self.proc.pid)
 
     def peak_rss_mib(self) -> float:
-        return peak_rss_mib(self.proc.pid)
+        peaks = peak_rss_by_process(self.proc.pid)
+        print(f"{self.variant.name}: peak RSS by process (MiB): "
+              + ", ".join(f"{pid}: {mib:.0f}" for pid, mib in sorted(peaks.items())), file=sys.stderr, flush=True)
+        return sum(peaks.values())
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -115,6 +115,11 @@ def read_time(raw: Any, path: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def format_precise_time(value: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds, for latencies a whole second would hide."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def format_time(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with a Z, as Kubernetes writes timestamps."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None

@@ -11,6 +11,7 @@ from typing import Any
 
 from canary.domain.readers import (
     ParseError,
+    format_precise_time,
     format_time,
     read_int,
     read_mapping,
@@ -61,6 +62,8 @@ class AnalysisRecord:
     weight: int
     verdict: Verdict
     metrics: tuple[MetricResult, ...] = ()
+    # When the judge produced this verdict (millisecond precision): how long the verdict took to reach status.
+    judged_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ def _parse_record(raw: Any, path: str) -> AnalysisRecord:
         weight=read_int(r.get("weight"), f"{path}.weight", default=0, minimum=0, maximum=100),
         verdict=verdict,
         metrics=tuple(_parse_metric_result(m, f"{path}.metrics[{i}]") for i, m in enumerate(metrics)),
+        judged_at=read_time(r.get("judgedAt"), f"{path}.judgedAt"),
     )
 
 
@@ -236,4 +240,5 @@ def _record_dict(record: AnalysisRecord) -> dict[str, Any]:
             }
             for m in record.metrics
         ],
+        **({"judgedAt": format_precise_time(record.judged_at)} if record.judged_at else {}),
     }

@@ -16,7 +16,7 @@ import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from canary.analysis import (
@@ -206,7 +206,7 @@ def finish_look(plan: LookPlan, measured: Mapping[Query, Measurement]) -> Analys
     verdict = Verdict(result.verdict.value)
     failing = next((m.name for m in metrics if m.verdict == Verdict.FAIL.value), None)
     record = AnalysisRecord(time=action.until, step=action.step, weight=action.weight, verdict=verdict,
-                            metrics=metrics)
+                            metrics=metrics, judged_at=datetime.now(UTC))
     message = "; ".join(plan.problems) or _summary(metrics)
     return AnalysisOutcome(record=record, failed_metric=failing, critical=result.critical_failure,
                            message=message)
@@ -230,7 +230,8 @@ def error_evidence(name: str, message: str) -> MetricEvidence:
 
 def error_outcome(action: RunAnalysis, message: str) -> AnalysisOutcome:
     """A look that could not be judged at all: an Error verdict (never a failure), saying why."""
-    record = AnalysisRecord(time=action.until, step=action.step, weight=action.weight, verdict=Verdict.ERROR)
+    record = AnalysisRecord(time=action.until, step=action.step, weight=action.weight, verdict=Verdict.ERROR,
+                            judged_at=datetime.now(UTC))
     return AnalysisOutcome(record=record, message=message)
 
 

@@ -6,7 +6,8 @@ only the namespaces its patterns match. Until every stream of a kind has listed 
 kind return `MISS` and the caller (`Kube.get`/`Kube.list_objects`) asks the API server directly; so does a
 kind the controller may not list or watch (`unavailable`, e.g. a chart kind outside its RBAC).
 
-Objects handed out are the cache's own dicts, shared and never changed in place: a watch event or a write
+Objects are stored without the managedFields entries nothing reads (rudder.kube.slim). Objects handed out are
+the cache's own dicts, shared and never changed in place: a watch event or a write
 replaces the whole object. Callers must not mutate what they get (the reconcile code builds new dicts; a
 deep copy of every read would double the CPU of a pass for nothing).
 
@@ -25,6 +26,7 @@ from typing import Any
 from rudder.kube.client import MISS, CacheMiss, Kube, Ref
 from rudder.kube.metrics import CACHE_OBJECTS
 from rudder.kube.namespaces import NamespaceScope
+from rudder.kube.slim import slim
 from rudder.kube.streams import Stream
 from rudder.sharding import ShardError, matches, parse_shard
 
@@ -97,6 +99,7 @@ class KindStore:
 
     def apply(self, event_type: str, obj: dict[str, Any]) -> bool:
         """Record one event (from a watch or our own write); False when it was stale and ignored."""
+        obj = slim(obj)
         meta = obj.get("metadata") or {}
         key = (str(meta.get("namespace") or ""), str(meta.get("name") or ""))
         with self.lock:
@@ -125,7 +128,7 @@ class KindStore:
     def replace(self, namespace: str | None, items: list[dict[str, Any]], *, notify: bool = True) -> None:
         """A (re-)list of one stream's scope: what changed or vanished meanwhile is told to the listeners
         (not on the first list: nobody has read the kind from the cache yet)."""
-        fresh = {(str(o["metadata"].get("namespace") or ""), str(o["metadata"]["name"])): o for o in items}
+        fresh = {(str(o["metadata"].get("namespace") or ""), str(o["metadata"]["name"])): slim(o) for o in items}
         with self.lock:
             scope = [k for k in self.objects if namespace is None or k[0] == namespace]
             vanished = [self.objects[k] for k in scope if k not in fresh]

@@ -36,7 +36,10 @@ from typing import IO, Any
 from rudder.render.errors import RenderError
 from rudder.render.limits import MIB, RenderLimitExceeded, RenderLimits
 
-MAX_HOSTS = 4  # renders in parallel in a threaded caller; more wait for a free host
+# Renders in parallel in a threaded caller; more wait for a free host. Renders are CPU-bound, so hosts beyond
+# the CPUs only cost memory (~30 MiB each); two at least, so one template spinning to its CPU limit never
+# holds every other Release's render.
+MAX_HOSTS = max(2, min(4, len(os.sched_getaffinity(0))))
 MEMO_SECONDS = 600.0
 MEMO_ENTRIES = 256
 _HEADER = struct.Struct(">cI")

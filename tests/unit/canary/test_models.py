@@ -190,10 +190,14 @@ def test_status_round_trips_through_its_api_form() -> None:
         copies_created_at=t,
         last_action="abort",
         conditions=(Condition("Promoted", "False", "AnalysisFailed", "m", t),),
-        analysis=(AnalysisRecord(t, 1, 50, Verdict.FAIL, (metric,)),),
+        analysis=(AnalysisRecord(t, 1, 50, Verdict.FAIL, (metric,)),
+                  AnalysisRecord(t, 1, 50, Verdict.PASS, judged_at=t.replace(second=2, microsecond=345000))),
     )
     assert parse_status(status_to_dict(status)) == status
     assert status_to_dict(status)["stepStartedAt"] == "2026-01-01T12:30:00Z"
+    # The judge's moment keeps its milliseconds (verdict latency is measured against it); absent when unknown.
+    assert status_to_dict(status)["analysis"][1]["judgedAt"] == "2026-01-01T12:30:02.345Z"
+    assert "judgedAt" not in status_to_dict(status)["analysis"][0]
     assert parse_status({}) == CanaryStatus()
 
 
