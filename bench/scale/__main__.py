@@ -19,7 +19,7 @@ from bench.scale.cluster import REPO, Bench, cluster_down, cluster_up
 from bench.scale.looks import CanaryResult, canary_ratio_table, canary_table
 from bench.scale.process import Variant
 from bench.scale.refs import DEFAULT_REFS, check_imports_from, resolve
-from bench.scale.report import Result, ratio_table, table
+from bench.scale.report import Result, ratio_table, reaction_table, table
 from bench.scale.run import Options, measure
 
 SIZES = [100, 500, 1000, 2000]
@@ -64,6 +64,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true",
                    help="smoke run: N=20, 3 canaries on 20 Releases, 15 s idle window, 20 s steps")
     p.add_argument("--idle-window", type=float, default=60.0, help="seconds of idle measurement (default 60)")
+    p.add_argument("--reactions", type=int, default=10, metavar="K",
+                   help="Releases whose pod unready / hand edit reaction times are measured after the idle window")
     p.add_argument("--settle", type=float, default=10.0, help="seconds between all Ready and the idle window")
     p.add_argument("--ready-timeout", type=float, default=1800.0)
     p.add_argument("--uninstall-timeout", type=float, default=1800.0)
@@ -114,7 +116,7 @@ def header(args: argparse.Namespace, command: str, started: float, load_before: 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     opts = Options(idle_window=args.idle_window, settle=args.settle, ready_timeout=args.ready_timeout,
-                   uninstall_timeout=args.uninstall_timeout, out_dir=args.out)
+                   uninstall_timeout=args.uninstall_timeout, out_dir=args.out, reaction_samples=args.reactions)
     copts = CanaryOptions(canaries=args.canaries, releases=args.canary_releases, interval=args.canary_interval,
                           step_seconds=args.canary_step, rps=args.canary_rps)
     command = "python -m bench.scale " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
@@ -155,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if ratios:
             print("\nRatios to the first variant (below 1 is better):\n")
             print(ratios)
+        reactions = reaction_table(results)
+        if reactions:
+            print("\nReactions with all Releases installed and idle (bench/scale/reactions.py):\n")
+            print(reactions)
     if canaries:
         print("\n" + canary_table(canaries))
         ratios = canary_ratio_table(canaries)

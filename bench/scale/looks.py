@@ -124,6 +124,7 @@ class CanaryResult:
     cpu_seconds: float
     uninstall_seconds: float | None
     uninstall_leftovers: int = 0
+    verdict_exact: bool = False  # every look's record had `judgedAt` (else the latency is estimated)
 
     @classmethod
     def of(cls, variant: str, releases: int, canaries: int, interval: float, log: LookLog, *,
@@ -144,7 +145,8 @@ class CanaryResult:
             verdict_p50=percentile(verdict, 0.5), verdict_p95=percentile(verdict, 0.95),
             verdict_max=max(verdict) if verdict else None, analysis_mean=analysis_mean,
             phases=dict(sorted(phases.items())), peak_rss_mib=peak_rss_mib, cpu_seconds=cpu_seconds,
-            uninstall_seconds=uninstall_seconds, uninstall_leftovers=uninstall_leftovers)
+            uninstall_seconds=uninstall_seconds, uninstall_leftovers=uninstall_leftovers,
+            verdict_exact=bool(log.looks) and all(look.judged is not None for look in log.looks.values()))
 
 
 def _pct(value: float | None) -> str:
@@ -157,7 +159,7 @@ def _secs(value: float | None) -> str:
 
 def canary_table(results: Sequence[CanaryResult]) -> str:
     head = ("| Canaries on Releases | Variant | Looks | Cadence error p50 / p95 / max | Looks within 20% "
-            "| Look -> visible p50 / p95 | Verdict latency p50 / p95 / max (est.) | Mean analysis | Peak RSS "
+            "| Look -> visible p50 / p95 | Verdict latency p50 / p95 / max | Mean analysis | Peak RSS "
             "| CPU | Final phases | Uninstall all |")
     rows = [head, "|" + "---|" * 12]
     for r in results:
@@ -166,7 +168,8 @@ def canary_table(results: Sequence[CanaryResult]) -> str:
             f"| {r.canaries} on {r.releases} | {r.variant} | {r.looks} "
             f"| {_pct(r.cadence_p50)} / {_pct(r.cadence_p95)} / {_pct(r.cadence_max)} | {_pct(r.within_20)} "
             f"| {_secs(r.visible_p50)} / {_secs(r.visible_p95)} "
-            f"| {_secs(r.verdict_p50)} / {_secs(r.verdict_p95)} / {_secs(r.verdict_max)} | {_secs(r.analysis_mean)} "
+            f"| {_secs(r.verdict_p50)} / {_secs(r.verdict_p95)} / {_secs(r.verdict_max)}"
+            f"{'' if r.verdict_exact else ' (est.)'} | {_secs(r.analysis_mean)} "
             f"| {r.peak_rss_mib:.0f} MiB | {r.cpu_seconds:.0f} s | {phases} "
             f"| {uninstalled(r.uninstall_seconds, r.uninstall_leftovers)} |")
     return "\n".join(rows)

@@ -26,6 +26,9 @@ class Result:
     cpu_seconds_total: float
     idle_dry_runs: float = 0.0
     uninstall_leftovers: int = 0  # objects still holding the namespace when uninstalling timed out
+    # Seconds per sampled Release (bench.scale.reactions): pod unready -> status, hand edit -> repaired.
+    pod_reactions: tuple[float, ...] = ()
+    edit_reactions: tuple[float, ...] = ()
 
     @property
     def idle_requests_per_second(self) -> float:
@@ -70,6 +73,23 @@ def table(results: Sequence[Result]) -> str:
             f"| {100 * r.idle_cpu_share:.1f}% of a core | {r.idle_writes:.0f} ({r.idle_dry_runs:.0f} dry-run) "
             f"| {uninstalled(r.uninstall_seconds, r.uninstall_leftovers)} |")
     return "\n".join(rows)
+
+
+def spread(seconds: Sequence[float]) -> str:
+    """`p50 / max (n)` of reaction times; "-" when none were measured."""
+    if not seconds:
+        return "-"
+    ordered = sorted(seconds)
+    return f"{ordered[(len(ordered) - 1) // 2]:.2f}s / {ordered[-1]:.2f}s ({len(ordered)})"
+
+
+def reaction_table(results: Sequence[Result]) -> str:
+    """Reaction times of the variants that measured them."""
+    rows = ["| Releases | Variant | Pod unready -> status, p50 / max (samples) "
+            "| Hand edit -> repaired, p50 / max (samples) |", "|---|---|---|---|"]
+    rows += [f"| {r.releases} | {r.variant} | {spread(r.pod_reactions)} | {spread(r.edit_reactions)} |"
+             for r in results if r.pod_reactions or r.edit_reactions]
+    return "\n".join(rows) if len(rows) > 2 else ""
 
 
 def uninstalled(seconds: float | None, leftovers: int) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 from bench.scale.cluster import REPO, Bench, wait_until
 from bench.scale.process import Controller, Variant
+from bench.scale.reactions import measure_reactions
 from bench.scale.report import Result, time_to_fraction
 
 GROUP, VERSION, PLURAL = "rudder.dev", "v1alpha1", "releases"
@@ -70,6 +71,7 @@ class Options:
     ready_timeout: float = 1800.0
     uninstall_timeout: float = 1800.0
     poll: float = 1.0
+    reaction_samples: int = 10
     out_dir: Path = REPO / "out" / "bench"
 
 
@@ -153,6 +155,8 @@ def _measure(bench: Bench, ctl: Controller, namespace: str, n: int, *, opts: Opt
         "seen by the API server; "
         f"the controller's own write count by verb and kind: {own or 'none'}")
 
+    pods, edits = measure_reactions(bench, namespace, n, opts.reaction_samples,
+                                    log=lambda m: log(f"[{name} N={n}] {m}"))
     uninstall, leftovers = uninstall_namespace(bench, namespace, opts=opts, log=lambda m: log(f"[{name} N={n}] {m}"))
     result = Result(
         variant=name, releases=n,
@@ -161,7 +165,7 @@ def _measure(bench: Bench, ctl: Controller, namespace: str, n: int, *, opts: Opt
         peak_rss_mib=ctl.peak_rss_mib(), cpu_seconds_install=cpu_install,
         idle_window=window, idle_requests=idle_reads + idle_writes, idle_writes=idle_writes,
         idle_cpu_seconds=after_cpu - before_cpu, uninstall_seconds=uninstall, cpu_seconds_total=ctl.cpu_seconds(),
-        idle_dry_runs=idle_dry_runs, uninstall_leftovers=leftovers,
+        idle_dry_runs=idle_dry_runs, uninstall_leftovers=leftovers, pod_reactions=pods, edit_reactions=edits,
     )
     log(f"[{name} N={n}] done: {result}")
     return result

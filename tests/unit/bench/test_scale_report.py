@@ -1,5 +1,6 @@
 """The scale benchmark's pure parts: when 50/90/100% of the Releases were Ready, the MTTP table and the
-ratio table (a namespace stuck on uninstall shows as stuck), a variant's command line and the scenario's flags
+ratio table (a namespace stuck on uninstall shows as stuck), the reaction table and which Releases it samples, a
+variant's command line and the scenario's flags
 added to it, `--ref NAME=GITREF` parsing and resolving (the working tree, or a clear error for an unknown
 commit), and counting one controller's requests from the API server's Priority-and-Fairness metric."""
 
@@ -11,8 +12,9 @@ import pytest
 
 from bench.scale.cluster import parse_dispatched, parse_dry_runs
 from bench.scale.process import Variant
+from bench.scale.reactions import sampled
 from bench.scale.refs import parse_ref, resolve
-from bench.scale.report import Result, duration, ratio_table, table, time_to_fraction
+from bench.scale.report import Result, duration, ratio_table, reaction_table, table, time_to_fraction
 from tests.unit.deploy.manifests import REPO
 
 
@@ -118,3 +120,15 @@ def test_refs_resolve_to_the_working_tree_or_refuse_an_unknown_commit(tmp_path: 
     with pytest.raises(ValueError, match=r"'no-such-ref-zz9' is not a commit"):
         resolve(REPO, "old=no-such-ref-zz9", tmp_path)
     assert list(tmp_path.iterdir()) == [], "nothing exported for a ref that does not exist"
+
+
+def test_reactions_sample_releases_spread_over_n_and_report_median_and_max() -> None:
+    assert sampled(1000, 4) == ["r00000", "r00250", "r00500", "r00750"]
+    assert sampled(3, 10) == ["r00000", "r00001", "r00002"]
+    assert sampled(0, 10) == []
+    measured = Result(**{**result("current", 30.0).__dict__, "pod_reactions": (0.4, 0.2, 1.5),
+                         "edit_reactions": (0.3, 0.6)})
+    text = reaction_table([result("baseline", 40.0), measured])
+    assert "| 100 | current | 0.40s / 1.50s (3) | 0.30s / 0.60s (2) |" in text
+    assert "baseline" not in text, "a variant that measured nothing has no row"
+    assert reaction_table([result("baseline", 40.0)]) == ""
