@@ -88,6 +88,20 @@ def parse_shard(selector: str) -> Mapping[str, LabelTest]:
     return tests
 
 
+def equalities(selector: str) -> tuple[tuple[str, str], ...]:
+    """The `key=value` (and one-value `key in (v)`) requirements of a parsable selector: what an index of
+    label pairs can answer before the full test."""
+    pairs: list[tuple[str, str]] = []
+    for requirement in _requirements(selector):
+        if (m := _CMP.fullmatch(requirement)) and m["op"] != "!=":
+            pairs.append((m["key"], m["value"]))
+        elif (m := _SET.fullmatch(requirement)) and m["op"] == "in":
+            values = {v.strip() for v in m["values"].split(",") if v.strip()}
+            if len(values) == 1:
+                pairs.append((m["key"], values.pop()))
+    return tuple(pairs)
+
+
 def matches(tests: Mapping[str, LabelTest], labels: Mapping[str, str]) -> bool:
     """Whether an object with `labels` is in the shard (what kopf evaluates for each handler)."""
     return all(test(labels.get(key)) for key, test in tests.items())

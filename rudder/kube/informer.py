@@ -17,9 +17,10 @@ pass sees what it wrote even before the watch event arrives; an event older than
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ from rudder.kube.metrics import CACHE_OBJECTS
 from rudder.kube.namespaces import NamespaceScope
 from rudder.kube.slim import slim
 from rudder.kube.streams import Stream
-from rudder.sharding import ShardError, matches, parse_shard
+from rudder.sharding import ShardError, equalities, matches, parse_shard
 
 log = logging.getLogger("rudder.informer")
 
@@ -40,17 +41,29 @@ ObjectKey = tuple[str, str]  # (namespace or "", name)
 UNCACHED: frozenset[KindKey] = frozenset({("v1", "Secret"), ("v1", "Event"), ("events.k8s.io/v1", "Event")})
 
 
-def select(objects: Iterable[dict[str, Any]], namespace: str | None,
-           label_selector: str) -> list[dict[str, Any]] | CacheMiss:
-    """The objects of `namespace` (None: all) that match a label selector (equality, !=, in, notin, exists,
-    !exists); MISS for a selector the matcher does not take (the API server then evaluates it)."""
+@functools.lru_cache(maxsize=4096)
+def _parsed(label_selector: str) -> tuple[Mapping[str, Any], tuple[tuple[str, str], ...]] | None:
+    """A selector's tests and its equality pairs (for the label index); None for one the matcher does not take.
+    Cached: the same few selectors are asked on every pass."""
+    if not label_selector.strip():
+        return {}, ()
     try:
-        tests = parse_shard(label_selector) if label_selector.strip() else {}
+        return parse_shard(label_selector), equalities(label_selector)
     except ShardError:
-        return MISS
-    return [o for o in objects
-            if (namespace is None or (o.get("metadata") or {}).get("namespace") == namespace)
-            and matches(tests, (o.get("metadata") or {}).get("labels") or {})]
+        return None
+
+
+def _labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
+    labels = (obj.get("metadata") or {}).get("labels")
+    return labels if isinstance(labels, Mapping) else {}
+
+
+def _discard(index: dict[Any, set[ObjectKey]], at: Any, key: ObjectKey) -> None:
+    keys = index.get(at)
+    if keys is not None:
+        keys.discard(key)
+        if not keys:
+            del index[at]
 
 
 def resource_version(obj: Mapping[str, Any]) -> int | None:
@@ -82,6 +95,10 @@ class KindStore:
     kind: str
     namespaced: bool = True
     objects: dict[ObjectKey, dict[str, Any]] = field(default_factory=dict)
+    # Indexes of `objects`, so that a list by namespace and labels costs what it returns, not the whole kind
+    # (a pass lists its histories and pods: scanning every object made an idle pass O(N) at N Releases).
+    by_namespace: dict[str, set[ObjectKey]] = field(default_factory=dict)
+    by_label: dict[tuple[str, str], set[ObjectKey]] = field(default_factory=dict)
     # resourceVersion of objects this controller deleted itself: a late event for them must not revive them.
     tombstones: dict[ObjectKey, int] = field(default_factory=dict)
     listeners: list[Listener] = field(default_factory=list)
@@ -97,6 +114,40 @@ class KindStore:
     def synced(self) -> bool:
         return bool(self.streams) and not self.unavailable and all(s.synced for s in self.streams)
 
+    def _put(self, key: ObjectKey, obj: dict[str, Any]) -> None:
+        self._drop(key)
+        self.objects[key] = obj
+        self.by_namespace.setdefault(key[0], set()).add(key)
+        for pair in _labels(obj).items():
+            self.by_label.setdefault(pair, set()).add(key)
+
+    def _drop(self, key: ObjectKey) -> None:
+        old = self.objects.pop(key, None)
+        if old is None:
+            return
+        _discard(self.by_namespace, key[0], key)
+        for pair in _labels(old).items():
+            _discard(self.by_label, pair, key)
+
+    def select(self, namespace: str | None, label_selector: str) -> list[dict[str, Any]] | CacheMiss:
+        """The stored objects of `namespace` (None: all) matching a label selector, in the API server's order
+        (namespace, then name); MISS for a selector the matcher does not take."""
+        parsed = _parsed(label_selector)
+        if parsed is None:
+            return MISS
+        tests, pairs = parsed
+        with self.lock:
+            narrowing = [self.by_label.get(pair, set()) for pair in pairs]
+            if namespace is not None:
+                narrowing.append(self.by_namespace.get(namespace, set()))
+            if narrowing:
+                smallest = min(narrowing, key=len)
+                keys = [k for k in smallest if all(k in s for s in narrowing)]
+            else:
+                keys = list(self.objects)
+            found = [(k, self.objects[k]) for k in keys]
+        return [obj for _, obj in sorted(found, key=lambda item: item[0]) if matches(tests, _labels(obj))]
+
     def apply(self, event_type: str, obj: dict[str, Any]) -> bool:
         """Record one event (from a watch or our own write); False when it was stale and ignored."""
         obj = slim(obj)
@@ -107,7 +158,7 @@ class KindStore:
             if stored is not None and (is_older(obj, stored) or (event_type != "DELETED" and _same(obj, stored))):
                 return False  # a late event, or the watch echoing a write already recorded
             if event_type == "DELETED":
-                self.objects.pop(key, None)
+                self._drop(key)
                 self.tombstones.pop(key, None)
             else:
                 gone = self.tombstones.get(key)
@@ -115,7 +166,7 @@ class KindStore:
                 if gone is not None and version is not None and version <= gone:
                     return False
                 self.tombstones.pop(key, None)
-                self.objects[key] = obj
+                self._put(key, obj)
             CACHE_OBJECTS.labels(kind=self.kind).set(len(self.objects))
             listeners = list(self.listeners)
         for fn in listeners:
@@ -134,8 +185,9 @@ class KindStore:
             vanished = [self.objects[k] for k in scope if k not in fresh]
             if not notify:
                 for k in scope:
-                    del self.objects[k]
-                self.objects.update(fresh)
+                    self._drop(k)
+                for k, obj in fresh.items():
+                    self._put(k, obj)
                 CACHE_OBJECTS.labels(kind=self.kind).set(len(self.objects))
                 return
         for obj in vanished:
@@ -257,9 +309,7 @@ class ObjectCache:
             return MISS  # a cluster-wide list of a namespaced kind: the cache holds only the served namespaces
         elif namespace and not self.scope.matches(namespace):
             return MISS  # outside what the streams watch
-        with store.lock:
-            objects = list(store.objects.values())
-        return select(objects, namespace, label_selector)
+        return store.select(namespace, label_selector)
 
     def items(self, api_version: str, kind: str) -> Iterator[dict[str, Any]]:
         """Every cached object of a synced kind (nothing when it is not synced)."""

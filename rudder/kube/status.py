@@ -139,15 +139,19 @@ def _pods_and_hashes(ctx: Context, workloads: list[Mapping[str, Any]]) -> tuple[
     if not workloads:
         return [], frozenset()
     kube = ctx.applier
-    replica_sets = kube.list_objects("apps/v1", "ReplicaSet", ctx.namespace) \
-        if any(w["kind"] == "Deployment" for w in workloads) else []
-    revisions = kube.list_objects("apps/v1", "ControllerRevision", ctx.namespace) \
-        if any(w["kind"] == "DaemonSet" for w in workloads) else []
     pods: list[dict[str, Any]] = []
+    replica_sets: list[dict[str, Any]] = []
+    revisions: list[dict[str, Any]] = []
     for w in workloads:
         labels = ((w.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+        # A workload's ReplicaSets and ControllerRevisions carry its pod template's labels, so its selector
+        # finds them as it finds the pods: each list costs what it returns, not the namespace's whole kind.
+        selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        if w["kind"] == "Deployment":
+            replica_sets.extend(kube.list_objects("apps/v1", "ReplicaSet", ctx.namespace, selector))
+        elif w["kind"] == "DaemonSet":
+            revisions.extend(kube.list_objects("apps/v1", "ControllerRevision", ctx.namespace, selector))
         if labels:
-            selector = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
             pods.extend(kube.list_objects("v1", "Pod", ctx.namespace, selector))
     unique = {p["metadata"]["uid"]: p for p in pods}
     return list(unique.values()), current_template_hashes(workloads, replica_sets, revisions)

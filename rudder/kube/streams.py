@@ -61,6 +61,8 @@ class Stream:
                 failures = 0
             except _Expired:
                 WATCH_RESTARTS.labels(kind=self.store.kind, cause="expired").inc()
+                log.info("watch of %s expired (410: its version is gone, e.g. after a CRD update); listing again",
+                         self.store.kind)
                 version = None
             except KubeError as err:
                 if err.status in {403, 404}:

@@ -2,7 +2,8 @@
 inequality, set membership, existence; a form it does not take falls back to the server), the namespace
 patterns of --namespace as kopf reads them, cluster-scoped objects found whatever namespace a caller names,
 the bookkeeping of one kind's store (stale events and events
-of objects the controller deleted itself are ignored; a re-list tells listeners what changed meanwhile),
+of objects the controller deleted itself are ignored; a re-list tells listeners what changed meanwhile; its
+namespace and label indexes follow every change, and lists come in the API server's order),
 which Release a watch event concerns (labels, the release-namespace annotation, controller owners, chart
 and values ConfigMaps, dependsOn), and status patches that drop keys the new status no longer has (else
 every pass would write the same status again)."""
@@ -17,7 +18,7 @@ from kopf._cogs.structs.references import NamespaceName, match_namespace
 from rudder.domain.objects import merge_patch_to
 from rudder.domain.wakes import Owner, controller_owner, reads_of, release_of
 from rudder.kube.client import MISS, CacheMiss, Ref
-from rudder.kube.informer import KindStore, is_older, select
+from rudder.kube.informer import KindStore, is_older
 from rudder.kube.namespaces import NamespaceScope, match_pattern
 
 
@@ -28,6 +29,12 @@ def obj(name: str, namespace: str = "ns", rv: str = "10", uid: str = "u1", **lab
 
 
 OBJECTS = [obj("a", app="web", tier="front"), obj("b", app="db"), obj("c"), obj("d", "other", app="web")]
+
+
+def select(objects: list[dict[str, Any]], namespace: str | None, selector: str) -> list[dict[str, Any]] | CacheMiss:
+    store = KindStore("v1", "ConfigMap")
+    store.replace(None, list(reversed(objects)), notify=False)  # stored order must not matter
+    return store.select(namespace, selector)
 
 
 @pytest.mark.parametrize(("selector", "names"), [
@@ -53,6 +60,17 @@ def test_a_list_across_namespaces_and_an_unsupported_selector() -> None:
     assert not isinstance(everywhere, CacheMiss)
     assert [o["metadata"]["name"] for o in everywhere] == ["a", "d"]
     assert select(OBJECTS, "ns", "app=web,app=db") is MISS  # a key twice: the server evaluates it
+
+
+def test_the_label_index_follows_changes_and_deletions() -> None:
+    store = KindStore("v1", "ConfigMap")
+    store.replace(None, [obj("a", app="web"), obj("b", app="web")], notify=False)
+    assert store.apply("MODIFIED", obj("a", rv="11", app="db"))
+    assert [o["metadata"]["name"] for o in store.select("ns", "app=web")] == ["b"]
+    assert [o["metadata"]["name"] for o in store.select("ns", "app in (db)")] == ["a"]
+    assert store.apply("DELETED", obj("b", rv="12", app="web"))
+    assert store.select("ns", "app=web") == [] and store.select(None, "") == [store.objects[("ns", "a")]]
+    assert ("app", "web") not in store.by_label, "an emptied index entry goes"
 
 
 @pytest.mark.parametrize("pattern", ["s1234-*", "myapp-*, !*-pr-*, *pr-123", "!*-pr-*, *pr-123", "exact", "a?c"])
