@@ -191,7 +191,7 @@ def _identity_change(before: Mapping[str, Any], after: Mapping[str, Any], namesp
     if _meta(after).get("name") != _meta(before).get("name"):
         return f"a patch may not change metadata.name ({_meta(before).get('name')!r} -> {_meta(after).get('name')!r})"
     old, new = _meta(before).get("namespace") or namespace, _meta(after).get("namespace") or namespace
-    if new != old:
+    if new not in (old, namespace):  # moving an object into the Release's namespace is a fix, not an escape
         return f"a patch may not move an object out of the Release's namespace {namespace!r} (metadata.namespace " \
                f"{new!r})"
     return None

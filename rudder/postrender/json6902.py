@@ -64,7 +64,8 @@ def _kind(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {str: "string", dict: "object", list: "array"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {str: "string", dict: "object", list: "array"}
+    return names.get(type(value), type(value).__name__)
 
 
 def get_value(doc: Any, pointer: str) -> Any:
@@ -125,7 +126,7 @@ def json_equal(a: Any, b: Any) -> bool:
 
 def check_operations(ops: Any) -> list[dict[str, Any]]:
     """The operations of a JSON Patch document, checked for shape (op, path, from, value); PatchError."""
-    if not isinstance(ops, list):
+    if not isinstance(ops, list | tuple):
         raise PatchError("a JSON patch must be a list of operations")
     checked = []
     for i, op in enumerate(ops):
@@ -159,7 +160,7 @@ def _pointer_ok(pointer: str, i: int, name: str) -> None:
 def apply_json_patch(doc: Any, ops: Sequence[Mapping[str, Any]]) -> Any:
     """`doc` with the JSON Patch `ops` applied in order (all or nothing: the input is never changed)."""
     result = copy.deepcopy(doc)
-    for i, op in enumerate(check_operations(list(ops))):
+    for i, op in enumerate(check_operations(ops)):
         name, path = op["op"], op["path"]
         try:
             result = _step(result, name, path, op)
