@@ -26,8 +26,8 @@ from rudder.domain.redaction import values_from_redactor
 from rudder.domain.revision import rollback_spec_patch
 from rudder.domain.status import Failure, FailureReason
 from rudder.domain.validation import ObjectProblem, ScopeLookup, builtin_scope, object_scope, validate_objects
-from rudder.models import ObjectRef, ReleaseSpec
-from rudder.postrender.apply import PostRenderError, post_render
+from rudder.models import FieldError, ObjectRef, ReleaseSpec
+from rudder.postrender.apply import post_render
 from rudder.render import ReleaseInfo, RenderError, render_release
 from rudder.render.engine import RenderedObject
 
@@ -91,7 +91,7 @@ def plan_revision(
         return Failure(FailureReason.RENDER_FAILED, secrets.text(str(rendered)))
     # Patched before validation: namespace confinement, ownership and the dry-run see the patched objects.
     rendered_objects = post_render(spec.post_render, rendered.objects, owner.namespace)
-    if isinstance(rendered_objects, PostRenderError):
+    if isinstance(rendered_objects, FieldError):
         return Failure(FailureReason.POST_RENDER_FAILED, secrets.text(str(rendered_objects)))
     problems = [
         *validate_objects(rendered_objects, owner.namespace, scope_of, allowed_cluster_kinds),

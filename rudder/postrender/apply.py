@@ -1,5 +1,5 @@
 """Applying `spec.postRender` to rendered objects: common metadata on every object, then each patch, in
-order, to the objects its target selects. All or nothing: any problem is a `PostRenderError` naming the
+order, to the objects its target selects. All or nothing: any problem is a `FieldError` naming the
 spec field, and no patched object is returned.
 
 A patch adjusts objects; it never changes which object it is: apiVersion, kind, metadata.name and the
@@ -16,23 +16,13 @@ from typing import Any
 
 import yaml
 
+from rudder.models import FieldError
 from rudder.postrender.json6902 import PatchError, apply_json_patch, check_operations
 from rudder.postrender.spec import FIELD, PatchSpec, PatchTarget, PostRender
 from rudder.postrender.strategic import strategic_merge
 from rudder.render.engine import RenderedObject
 from rudder.render.yamlio import load_one, to_plain, yaml_error_position
 from rudder.sharding import matches, parse_shard
-
-
-@dataclass(frozen=True)
-class PostRenderError:
-    """Why the post-render step failed: the spec field at fault and the problem."""
-
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.field}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -44,14 +34,14 @@ class _Compiled:
 
 
 class _Failed(Exception):
-    def __init__(self, error: PostRenderError) -> None:
+    def __init__(self, error: FieldError) -> None:
         super().__init__(str(error))
         self.error = error
 
 
 def post_render(
     spec: PostRender, objects: Sequence[RenderedObject], namespace: str
-) -> tuple[RenderedObject, ...] | PostRenderError:
+) -> tuple[RenderedObject, ...] | FieldError:
     """The rendered objects with `spec` applied (the inputs are not changed)."""
     if spec.empty:
         return tuple(objects)
@@ -75,18 +65,18 @@ def _compile(index: int, spec: PatchSpec) -> _Compiled:
         document = load_one(spec.patch)
     except yaml.YAMLError as err:
         line, problem = yaml_error_position(err)
-        raise _Failed(PostRenderError(_field(index, "patch"), f"line {line}: {problem}" if line else problem)) \
+        raise _Failed(FieldError(_field(index, "patch"), f"line {line}: {problem}" if line else problem)) \
             from None
     if isinstance(document, list):
         if spec.target is None:
-            raise _Failed(PostRenderError(_field(index, "target"), "is required for a JSON 6902 patch"))
+            raise _Failed(FieldError(_field(index, "target"), "is required for a JSON 6902 patch"))
         try:
             operations = check_operations(document)
         except PatchError as err:
-            raise _Failed(PostRenderError(_field(index, "patch"), str(err))) from None
+            raise _Failed(FieldError(_field(index, "patch"), str(err))) from None
         return _Compiled(index, spec.target, operations=tuple(operations))
     if not isinstance(document, Mapping):
-        raise _Failed(PostRenderError(_field(index, "patch"), "must be a strategic merge patch (a YAML mapping) "
+        raise _Failed(FieldError(_field(index, "patch"), "must be a strategic merge patch (a YAML mapping) "
                                                               "or a JSON 6902 patch (a list of operations)"))
     target = spec.target or _own_target(index, document)
     return _Compiled(index, target, strategic=document)
@@ -98,7 +88,7 @@ def _own_target(index: int, patch: Mapping[str, Any]) -> PatchTarget:
     name = meta.get("name") if isinstance(meta, Mapping) else None
     api_version, kind = patch.get("apiVersion"), patch.get("kind")
     if not (isinstance(name, str) and isinstance(api_version, str) and isinstance(kind, str)):
-        raise _Failed(PostRenderError(
+        raise _Failed(FieldError(
             _field(index, "target"),
             "is required unless the strategic merge patch names its object (apiVersion, kind, metadata.name)"))
     group, _, version = api_version.rpartition("/")
@@ -156,7 +146,7 @@ def _apply(patch: _Compiled, bodies: list[Any], namespace: str) -> list[Any]:
     where = _field(patch.index, "patch")
     hits = [n for n, body in enumerate(bodies) if selects(patch.target, body)]
     if not hits:
-        raise _Failed(PostRenderError(_field(patch.index, "target"),
+        raise _Failed(FieldError(_field(patch.index, "target"),
                                       f"matches no rendered object ({_show(patch.target)})"))
     out = list(bodies)
     for n in hits:
@@ -167,12 +157,12 @@ def _apply(patch: _Compiled, bodies: list[Any], namespace: str) -> list[Any]:
             else:
                 patched = apply_json_patch(body, patch.operations)
         except PatchError as err:
-            raise _Failed(PostRenderError(where, f"{_describe(body)}: {err}")) from None
+            raise _Failed(FieldError(where, f"{_describe(body)}: {err}")) from None
         if not isinstance(patched, dict):
-            raise _Failed(PostRenderError(where, f"{_describe(body)}: the result is not an object"))
+            raise _Failed(FieldError(where, f"{_describe(body)}: the result is not an object"))
         escape = _identity_change(body, patched, namespace)
         if escape:
-            raise _Failed(PostRenderError(where, f"{_describe(body)}: {escape}"))
+            raise _Failed(FieldError(where, f"{_describe(body)}: {escape}"))
         out[n] = patched
     return out
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from rudder.domain import Failure, FailureReason, RevisionPlan, content_digest, plan_revision, plan_rollback
-from rudder.models import SpecError, parse_release_spec
-from rudder.postrender.apply import PostRenderError, post_render
+from rudder.models import FieldError, SpecError, parse_release_spec
+from rudder.postrender.apply import post_render
 from rudder.postrender.spec import PostRender, parse_post_render
 from rudder.render.engine import RenderedObject
 
@@ -35,13 +35,13 @@ def spec_of(raw: dict[str, Any]) -> PostRender:
 
 def patched(raw: dict[str, Any], namespace: str = "prod") -> dict[str, dict[str, Any]]:
     out = post_render(spec_of(raw), RENDERED, namespace)
-    assert not isinstance(out, PostRenderError), str(out)
+    assert not isinstance(out, FieldError), str(out)
     return {item.body["metadata"]["name"]: dict(item.body) for item in out}
 
 
 def failure(raw: dict[str, Any], namespace: str = "prod") -> str:
     out = post_render(spec_of(raw), RENDERED, namespace)
-    assert isinstance(out, PostRenderError)
+    assert isinstance(out, FieldError)
     return str(out)
 
 
@@ -106,7 +106,7 @@ def test_a_patch_may_move_a_stray_object_into_the_releases_namespace() -> None:
     stray = RenderedObject("cm.yaml", 0, obj("ConfigMap", "stray", namespace="elsewhere"))
     out = post_render(spec_of({"patches": [{"target": {"name": "stray"},
                                             "patch": "[{op: remove, path: /metadata/namespace}]"}]}), [stray], "prod")
-    assert not isinstance(out, PostRenderError)
+    assert not isinstance(out, FieldError)
     assert "namespace" not in out[0].body["metadata"]
 
 
