@@ -111,7 +111,7 @@ def plan_revision(
         RevisionSource.INSTALL if previous_revision is None else RevisionSource.UPGRADE)
     description = describe_revision(
         source, revision, previous_revision=previous_revision, canary_release=canary_release,
-        changes=summarize_changes(previous, chart_dict, values, digest),
+        changes=summarize_changes(previous, chart_dict, values, digest, spec.post_render.to_dict()),
     )
     manifest = encode_manifest(
         objects, notes=rendered.notes, values_from_contents=values_from_contents,

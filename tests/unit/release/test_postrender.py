@@ -242,3 +242,14 @@ def test_validation_runs_on_the_patched_objects() -> None:
     rename = "[{op: add, path: /metadata/name, value: x}]"
     renamed = plan({"patches": [{"target": {"kind": "Deployment"}, "patch": rename}]})
     assert isinstance(renamed, Failure) and "may not change metadata.name" in renamed.message
+
+
+def test_a_revision_that_changes_only_the_patches_says_so() -> None:
+    first = plan(PATCHED)
+    assert isinstance(first, RevisionPlan)
+    changed = {**PATCHED, "commonMetadata": {"labels": {"team": "risk"}}}
+    second = plan_revision(parse_release_spec({"chart": {"templates": TEMPLATES}, "postRender": changed}), OWNER, 2,
+                           previous=first.history["spec"], previous_revision=1)
+    assert isinstance(second, RevisionPlan)
+    assert "postRender" in second.description
+    assert "ConfigMap/Secret" not in second.description
