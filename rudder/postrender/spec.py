@@ -16,6 +16,7 @@ from rudder.sharding import ShardError, parse_shard
 
 FIELD = "spec.postRender"
 MAX_PATCHES = 64
+MAX_PATCH_CHARS = 65_536  # as the CRD's maxLength: the text is stored in every ReleaseHistory
 RESERVED_PREFIX = "rudder.dev/"  # Rudder's own labels and annotations: a patch may not set them
 TARGET_FIELDS = ("group", "version", "kind", "name", "labelSelector", "annotationSelector")
 
@@ -181,6 +182,9 @@ def parse_post_render(raw: Any) -> tuple[PostRender, Problems]:
         if not isinstance(text, str) or not text.strip():
             problems.append((f"{path}.patch", "is required: the YAML or JSON text of a strategic merge patch "
                                               "or of a JSON 6902 patch"))
+            continue
+        if len(text) > MAX_PATCH_CHARS:
+            problems.append((f"{path}.patch", f"longer than {MAX_PATCH_CHARS} characters"))
             continue
         patches.append(PatchSpec(patch=text, target=_target(entry.get("target"), f"{path}.target", problems)))
     return PostRender(labels=labels, annotations=annotations, patches=tuple(patches)), problems

@@ -165,6 +165,7 @@ def test_a_patch_that_cannot_apply_fails_naming_the_field(raw: dict[str, Any], m
     ({"commonMetadata": {"annotations": {"n": 1}}},
      "spec.postRender.commonMetadata.annotations['n']: must be a string"),
     ({"patches": [{"patch": "a: 1"}] * 65}, "spec.postRender.patches: at most 64 patches"),
+    ({"patches": [{"patch": "a: " + "x" * 65_536}]}, "spec.postRender.patches[0].patch: longer than 65536 characters"),
 ])
 def test_a_malformed_post_render_is_an_invalid_spec_naming_the_field(raw: Any, field: str) -> None:
     with pytest.raises(SpecError) as caught:
