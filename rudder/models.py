@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from rudder.durations import check_duration_seconds, parse_duration
+from rudder.postrender.spec import PostRender, parse_post_render
 
 API_GROUP = "rudder.dev"
 API_VERSION = "rudder.dev/v1alpha1"
@@ -207,6 +208,7 @@ class ReleaseSpec:
     depends_on: tuple[DependsOn, ...] = ()
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     atomic: bool = False
+    post_render: PostRender = field(default_factory=PostRender)
 
 
 class _Reader:
@@ -387,6 +389,8 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
     depends_on = _parse_depends_on(r, spec.get("dependsOn"))
     timeout = _parse_timeout(r, spec.get("timeout"))
     atomic = r.boolean(spec.get("atomic"), "spec.atomic")
+    post_render, problems = parse_post_render(spec.get("postRender"))
+    r.errors.extend(FieldError(path, message) for path, message in problems)
     if r.errors or chart is None:
         raise SpecError(r.errors)
     return ReleaseSpec(
@@ -400,4 +404,5 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
         depends_on=depends_on,
         timeout_seconds=timeout,
         atomic=atomic,
+        post_render=post_render,
     )

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from rudder.cli.chartsource import locate
 from rudder.cli.errors import CliError, describe_kube_error
 from rudder.domain import Failure, ReleaseIdentity, RevisionPlan, plan_revision
@@ -19,6 +21,7 @@ from rudder.kube.client import Kube, KubeError
 from rudder.kube.release_io import InputError, fetch_inputs
 from rudder.models import API_GROUP, SpecError, parse_release_spec
 from rudder.render import ReleaseInfo, RenderError, render_release
+from rudder.render.yamlio import load_one, yaml_error_position
 
 
 def plan_offline(
@@ -48,17 +51,31 @@ def plan_offline(
     return plan
 
 
+def read_post_render(path: str) -> Any:
+    """The `spec.postRender` mapping in the YAML file `path` (checked when the Release spec is parsed)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        return load_one(text)
+    except (OSError, UnicodeDecodeError) as err:
+        raise CliError(f"--post-render {path}: {getattr(err, 'strerror', None) or err}") from None
+    except yaml.YAMLError as err:
+        line, problem = yaml_error_position(err)
+        raise CliError(f"--post-render {path}:{line}: {problem}" if line else f"--post-render {path}: {problem}") \
+            from None
+
+
 class ValuesFromUnreadable(CliError):
     """The CLI's user may not read a valuesFrom source of the Release."""
 
 
 def with_live_values_from(body: Mapping[str, Any], live: Mapping[str, Any] | None) -> dict[str, Any]:
-    """`body` with the live Release's `spec.valuesFrom`: the CLI never writes it, so an upgrade keeps it and
-    the controller renders with it; `diff` and `upgrade` must render the same way."""
-    refs = ((live or {}).get("spec") or {}).get("valuesFrom")
-    if not refs:
+    """`body` with the live Release's `spec.valuesFrom` and `spec.postRender`: the CLI never writes them, so an
+    upgrade keeps them and the controller renders with them; `diff` and `upgrade` must render the same way."""
+    live_spec = (live or {}).get("spec") or {}
+    kept = {key: live_spec[key] for key in ("valuesFrom", "postRender") if live_spec.get(key)}
+    if not kept:
         return dict(body)
-    return {**body, "spec": {**body["spec"], "valuesFrom": refs}}
+    return {**body, "spec": {**body["spec"], **kept}}
 
 
 def read_values_from(kube: Kube, body: Mapping[str, Any]) -> tuple[str | None, ...]:

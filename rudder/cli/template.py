@@ -15,7 +15,7 @@ from rudder.cli.chartsource import desired_release
 from rudder.cli.connection import resolve_namespace
 from rudder.cli.errors import EXIT_OK, CliError
 from rudder.cli.output import dump
-from rudder.cli.rendering import offline_objects, plan_offline
+from rudder.cli.rendering import offline_objects, plan_offline, read_post_render
 from rudder.render import dump_documents
 
 
@@ -28,6 +28,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("chart_dir", metavar="CHART_DIR", help="chart directory")
     options.add_values(parser)
     parser.add_argument("--revision", type=int, default=1, help="the templates' release.revision (default 1)")
+    parser.add_argument("--post-render", metavar="FILE",
+                        help="a YAML file holding a Release's spec.postRender (commonMetadata, patches) to apply")
     parser.add_argument("--notes", action="store_true", help="also print the rendered NOTES.txt (to stderr)")
     parser.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml",
                         help="YAML documents (default) or one JSON List")
@@ -42,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--revision {args.revision}: must be 1 or more")
     namespace = resolve_namespace(options.target_of(args))
     loaded, body = desired_release(args, namespace, archive=False)
+    if args.post_render:
+        body["spec"]["postRender"] = read_post_render(args.post_render)
     plan = plan_offline(body, loaded.directory, revision=args.revision)
     objects = offline_objects(plan)
     if args.output == "json":

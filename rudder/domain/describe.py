@@ -36,8 +36,9 @@ def summarize_changes(
     chart: Mapping[str, Any],
     values: Mapping[str, Any],
     content_digest: str,
+    post_render: Mapping[str, Any] | None = None,
 ) -> tuple[str, ...]:
-    """What differs from the previous revision's stored spec: `chart`, `values (a.b, c)`, or, when neither
+    """What differs from the previous revision's stored spec: `chart`, `values (a.b, c)`, `postRender`, or, when none
     explains a different content digest, `referenced ConfigMap/Secret content` (valuesFrom or a chart
     ConfigMap). Only paths of spec.values are named, never referenced content.
     """
@@ -50,6 +51,8 @@ def summarize_changes(
     if paths:
         shown = ", ".join(paths[:_MAX_PATHS]) + (", ..." if len(paths) > _MAX_PATHS else "")
         changes.append(f"values ({shown})")
+    if (previous.get("postRender") or None) != (post_render or None):
+        changes.append("postRender")
     if not changes and previous.get("contentDigest") != content_digest:
         changes.append("referenced ConfigMap/Secret content")
     return tuple(changes)

@@ -1,7 +1,7 @@
 """Content digests: what decides whether a Release's desired state changed.
 
-A digest covers the chart spec, the chart ConfigMap's data (for configMapRef sources), spec.values and a
-digest of each valuesFrom content, never the content itself.
+A digest covers the chart spec, the chart ConfigMap's data (for configMapRef sources), spec.values, a
+digest of each valuesFrom content (never the content itself) and spec.postRender when set.
 """
 
 from __future__ import annotations
@@ -54,4 +54,7 @@ def content_digest(
         "values": spec.values,
         "valuesFrom": values_from_digest(spec, values_from_contents),
     }
+    if not spec.post_render.empty:
+        # Only when set, so Releases without post-render patches keep the digests they had.
+        document["postRender"] = spec.post_render.to_dict()
     return "sha256:" + sha256_hex(canonical_json(document))

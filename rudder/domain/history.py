@@ -47,6 +47,7 @@ class HistoryContent:
     description: str
     source: RevisionSource
     canary_release: str | None = None
+    post_render: Mapping[str, Any] | None = None  # the raw spec.postRender, when set
 
 
 def history_body(
@@ -70,6 +71,8 @@ def history_body(
     }
     if content.canary_release:
         spec["source"]["canaryRelease"] = content.canary_release
+    if content.post_render:
+        spec["postRender"] = dict(content.post_render)
     if manifest.secret_data is not None:
         spec["secretRef"] = {"name": history_secret_name(owner.name, content.revision)}
     return {

@@ -26,7 +26,8 @@ from rudder.domain.redaction import values_from_redactor
 from rudder.domain.revision import rollback_spec_patch
 from rudder.domain.status import Failure, FailureReason
 from rudder.domain.validation import ObjectProblem, ScopeLookup, builtin_scope, object_scope, validate_objects
-from rudder.models import ObjectRef, ReleaseSpec
+from rudder.models import FieldError, ObjectRef, ReleaseSpec
+from rudder.postrender.apply import post_render
 from rudder.render import ReleaseInfo, RenderError, render_release
 from rudder.render.engine import RenderedObject
 
@@ -88,16 +89,20 @@ def plan_revision(
     )
     if isinstance(rendered, RenderError):
         return Failure(FailureReason.RENDER_FAILED, secrets.text(str(rendered)))
+    # Patched before validation: namespace confinement, ownership and the dry-run see the patched objects.
+    rendered_objects = post_render(spec.post_render, rendered.objects, owner.namespace)
+    if isinstance(rendered_objects, FieldError):
+        return Failure(FailureReason.POST_RENDER_FAILED, secrets.text(str(rendered_objects)))
     problems = [
-        *validate_objects(rendered.objects, owner.namespace, scope_of, allowed_cluster_kinds),
-        *_reserved_name_problems(rendered.objects, owner),
+        *validate_objects(rendered_objects, owner.namespace, scope_of, allowed_cluster_kinds),
+        *_reserved_name_problems(rendered_objects, owner),
     ]
     if problems:
         return Failure(FailureReason.INVALID_OBJECTS, secrets.text("; ".join(str(p) for p in problems)))
     decorated = [
         decorate(item.body, owner, revision, namespaced=object_scope(
             str(item.body["apiVersion"]), str(item.body["kind"]), scope_of) is not False)
-        for item in rendered.objects
+        for item in rendered_objects
     ]
     objects = tuple(dict(obj) for obj in order_objects(decorated))
     digest = content_digest(spec, config_map_data=config_map_data, values_from_contents=values_from_contents)
@@ -106,7 +111,7 @@ def plan_revision(
         RevisionSource.INSTALL if previous_revision is None else RevisionSource.UPGRADE)
     description = describe_revision(
         source, revision, previous_revision=previous_revision, canary_release=canary_release,
-        changes=summarize_changes(previous, chart_dict, values, digest),
+        changes=summarize_changes(previous, chart_dict, values, digest, spec.post_render.to_dict()),
     )
     manifest = encode_manifest(
         objects, notes=rendered.notes, values_from_contents=values_from_contents,
@@ -116,7 +121,7 @@ def plan_revision(
     content = HistoryContent(
         revision=revision, chart=spec.chart, values=values, values_from=spec.values_from,
         content_digest=digest, inventory=inventory, description=description, source=source,
-        canary_release=canary_release,
+        canary_release=canary_release, post_render=spec.post_render.to_dict() or None,
     )
     return RevisionPlan(
         revision=revision, objects=objects, inventory=inventory,

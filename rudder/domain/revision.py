@@ -129,7 +129,7 @@ def _decide_rollback(
 def rollback_spec_patch(
     history_spec: Mapping[str, Any], resource_version: str | None = None
 ) -> list[dict[str, Any]]:
-    """A JSON Patch that restores the Release's chart, values and valuesFrom to a revision's and clears
+    """A JSON Patch that restores the Release's chart, values, valuesFrom and postRender to a revision's and clears
     `rollbackTo`.
 
     JSON Patch rather than a merge patch: a merge patch cannot drop keys absent from the target nor keep
@@ -142,6 +142,9 @@ def rollback_spec_patch(
         {"op": "add", "path": "/spec/chart", "value": history_spec.get("chart") or {}},
         {"op": "add", "path": "/spec/values", "value": history_spec.get("values") or {}},
         {"op": "add", "path": "/spec/valuesFrom", "value": history_spec.get("valuesFrom") or []},
+        # A revision made without post-render patches drops them (the caller skips removing an absent field).
+        {"op": "add", "path": "/spec/postRender", "value": history_spec["postRender"]}
+        if history_spec.get("postRender") else {"op": "remove", "path": "/spec/postRender"},
         {"op": "remove", "path": "/spec/rollbackTo"},
     ]
     return ops

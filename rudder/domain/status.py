@@ -32,6 +32,7 @@ class FailureReason(StrEnum):
     INVALID_SPEC = "InvalidSpec"
     FORBIDDEN = "Forbidden"
     APPLY_FAILED = "ApplyFailed"
+    POST_RENDER_FAILED = "PostRenderFailed"
 
 
 @dataclass(frozen=True)

@@ -300,9 +300,9 @@ def rollback(ctx: Context, target: int, *, reason: str, failed_revision: int | N
         return
     _apply_and_prune(ctx, plan.objects, ctx.history(current))
     # The spec follows the revision, so the next reconcile sees unchanged content.
-    ops = plan.spec_patch
-    if "rollbackTo" not in (ctx.release.get("spec") or {}):
-        ops = [op for op in ops if op["path"] != "/spec/rollbackTo"]  # atomic: nothing to clear
+    live_spec = ctx.release.get("spec") or {}
+    # Removing an absent field fails the whole patch (atomic: no rollbackTo; no postRender to drop).
+    ops = [op for op in plan.spec_patch if op["op"] != "remove" or op["path"].removeprefix("/spec/") in live_spec]
     restored = io.json_patch_spec(ctx.kube, ctx.release, ops)
     _make_current(ctx, target, failed=failed_revision)
     report.revision_started(ctx, target, plan.notes, plan.description, content_digest=_pinned_digest(ctx, restored))

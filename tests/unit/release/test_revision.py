@@ -166,6 +166,14 @@ def test_rollback_spec_patch_restores_chart_values_and_clears_rollback_to() -> N
         {"op": "add", "path": "/spec/chart", "value": {"archive": "abc"}},
         {"op": "add", "path": "/spec/values", "value": {"a": None}},
         {"op": "add", "path": "/spec/valuesFrom", "value": []},
+        {"op": "remove", "path": "/spec/postRender"},  # the revision had no post-render patches
         {"op": "remove", "path": "/spec/rollbackTo"},
     ]
     assert rollback_spec_patch(stored)[0]["path"] == "/spec/chart"
+
+
+def test_rollback_spec_patch_restores_the_revisions_post_render() -> None:
+    post_render = {"commonMetadata": {"labels": {"team": "a"}}}
+    ops = rollback_spec_patch({"chart": {"archive": "abc"}, "postRender": post_render})
+    assert {"op": "add", "path": "/spec/postRender", "value": post_render} in ops
+    assert all(op["path"] != "/spec/postRender" or op["op"] == "add" for op in ops)
