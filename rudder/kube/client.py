@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubernetes import client, config, dynamic
@@ -25,6 +23,8 @@ from kubernetes.watch.watch import iter_resp_lines
 from urllib3.util.retry import Retry
 
 from rudder.kube.metrics import API_READS, API_RETRIES, API_THROTTLED_SECONDS, API_WRITES
+from rudder.kube.refs import MISS, CacheMiss, KubeError, Ref
+from rudder.kube.refs import path_segment as _segment
 from rudder.kube.throttle import Politeness
 
 if TYPE_CHECKING:
@@ -53,36 +53,6 @@ def set_politeness(qps: float, burst: int) -> None:
     _Process.politeness = Politeness(qps, burst)
 
 
-class KubeError(Exception):
-    """An API call failed; `status` is the HTTP status (0 when the server was not reached)."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
-
-    @property
-    def not_found(self) -> bool:
-        return self.status == 404
-
-    @property
-    def conflict(self) -> bool:
-        return self.status == 409
-
-    @property
-    def forbidden(self) -> bool:
-        return self.status == 403
-
-
-def _segment(value: str | None) -> str | None:
-    """A name or namespace as one URL path segment: `/`, `..`, `?` and `%` can never change the URL's
-    shape (validation refuses such names first; this holds even for a name that slipped past it)."""
-    if value is None or value == "":
-        return value
-    return urllib.parse.quote(value, safe="")
-
-
 def _status_exception(status: int, reason: str | None, body: bytes) -> ApiException:
     exc = ApiException(status=status, reason=reason)
     exc.body = body.decode(errors="replace")
@@ -99,25 +69,6 @@ def _translate(exc: ApiException) -> KubeError:
     except (TypeError, ValueError):
         pass
     return KubeError(int(exc.status or 0), str(reason), str(message))
-
-
-@dataclass(frozen=True)
-class Ref:
-    """Identifies one namespaced or cluster-scoped object."""
-
-    api_version: str
-    kind: str
-    name: str
-    namespace: str | None = None
-
-    @classmethod
-    def of(cls, obj: Mapping[str, Any], namespace: str | None = None) -> Ref:
-        meta = obj.get("metadata", {})
-        return cls(obj["apiVersion"], obj["kind"], meta["name"], meta.get("namespace") or namespace)
-
-    def __str__(self) -> str:
-        where = f"{self.namespace}/" if self.namespace else ""
-        return f"{self.kind} {where}{self.name}"
 
 
 class _PoliteDynamicClient(dynamic.DynamicClient):  # type: ignore[misc]
@@ -403,19 +354,12 @@ class Kube:
                 yield from self.list_objects(api_version, kind, namespace, selector)
 
 
-class CacheMiss:
-    """A cache's answer "I cannot tell" (kind not synced or not watchable): ask the API server."""
-
-    def __repr__(self) -> str:
-        return "MISS"
-
-
-MISS = CacheMiss()
-
-
 def _plain(obj: Any) -> dict[str, Any]:
     """ResourceInstance -> plain dict."""
     if isinstance(obj, dict):
         return obj
     result: dict[str, Any] = obj.to_dict()
     return result
+
+
+__all__ = ["FIELD_MANAGER", "MISS", "CacheMiss", "Kube", "KubeError", "Ref", "set_politeness"]
