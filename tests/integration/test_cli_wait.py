@@ -8,6 +8,7 @@ revision's ReleaseHistory records the generation it was made from."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,36 +17,20 @@ from rudder.domain.revision_origin import GENERATION_ANNOTATION
 from tests.support.cli import RUDDER, Running, run
 from tests.support.cluster import Cluster
 from tests.support.controller import ControllerProcess
-from tests.support.releases import create_release, histories, patch_release, release_body, wait_release
+from tests.support.releases import DEPLOYMENT, create_release, histories, patch_release, release_body, wait_release
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
 
 # Pods that can never be scheduled while `nodeSelector` names no node: a revision that never becomes Ready.
-SCHEDULABLE_IF = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ release.name }}-web
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: {{ release.name }}-web}
-  template:
-    metadata:
-      labels: {app: {{ release.name }}-web}
-    spec:
-      nodeSelector: {{ values.nodeSelector | tojson }}
-      containers:
-        - name: web
-          image: "registry.k8s.io/pause:{{ values.tag }}"
-"""
+SCHEDULABLE_IF = DEPLOYMENT.replace(
+    "      containers:", "      nodeSelector: {{ values.nodeSelector | tojson }}\n      containers:")
 NOWHERE = {"nowhere": "true"}
 
 
 def app(name: str, node_selector: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:
     return release_body(name, templates={"deployment.yaml": SCHEDULABLE_IF},
-                        chart_values={"tag": "3.10", "nodeSelector": node_selector or {}}, **spec)
+                        chart_values={"replicas": 1, "tag": "3.10", "nodeSelector": node_selector or {}}, **spec)
 
 
 def wait(cluster: Cluster, namespace: str, name: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -54,6 +39,16 @@ def wait(cluster: Cluster, namespace: str, name: str, *args: str) -> subprocess.
 
 def start_wait(cluster: Cluster, namespace: str, name: str, *args: str) -> Running:
     return Running.start(RUDDER, cluster, "wait", name, "-n", namespace, "--interval", "0.5s", *args)
+
+
+def outcome(waiting: Running, progress: str, then: Callable[[], object] = lambda: None) -> tuple[int, str]:
+    """Once the running wait has reported `progress` on stderr, do `then`; the wait's exit code and stdout."""
+    try:
+        waiting.expect_line(lambda line: progress in line, timeout=60, what=repr(progress))
+        then()
+        return waiting.finish(timeout=120)
+    finally:
+        waiting.stop()
 
 
 def generations(cluster: Cluster, namespace: str, name: str) -> dict[int, str]:
@@ -109,11 +104,7 @@ def test_atomic_rollback_exits_5(cluster: Cluster, namespace: str, controller: C
     patched = patch_release(cluster, namespace, "atom", {"spec": {"values": {"nodeSelector": NOWHERE}}})
     waiting = start_wait(cluster, namespace, "atom", "--generation", str(patched["metadata"]["generation"]),
                          "--timeout", "2m")
-    try:
-        waiting.expect_line(lambda line: "at revision 2" in line, timeout=60, what="progress of revision 2")
-        code, out = waiting.finish(timeout=120)
-    finally:
-        waiting.stop()
+    code, out = outcome(waiting, "at revision 2")
     assert code == 5, (out, waiting.seen)
     assert out == (f"Release {namespace}/atom generation {patched['metadata']['generation']}: rolled back: "
                    "revision 2 failed and revision 1 was made current again\n")
@@ -127,14 +118,10 @@ def test_a_newer_change_before_ready_exits_6(cluster: Cluster, namespace: str, c
     wait_release(cluster, namespace, "race", phase="Progressing", revision=2)
 
     waiting = start_wait(cluster, namespace, "race", "--revision", "2", "--timeout", "2m")
-    try:
-        waiting.expect_line(lambda line: "Progressing at revision 2" in line, timeout=30,
-                            what="revision 2 progressing")
-        # The good change: back to what revision 1 ran (a new revision all the same, as in Helm).
-        patch_release(cluster, namespace, "race", {"spec": {"values": {"nodeSelector": {"nowhere": None}}}})
-        code, out = waiting.finish(timeout=120)
-    finally:
-        waiting.stop()
+    # The good change lands while revision 2 progresses: back to what revision 1 ran (a new revision all the
+    # same, as in Helm).
+    code, out = outcome(waiting, "Progressing at revision 2", lambda: patch_release(
+        cluster, namespace, "race", {"spec": {"values": {"nodeSelector": {"nowhere": None}}}}))
     assert code == 6, (out, waiting.seen)
     assert out == (f"Release {namespace}/race revision 2: superseded: revision 2 was replaced by revision 3 "
                    "before it became Ready\n")
