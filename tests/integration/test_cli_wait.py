@@ -1,9 +1,9 @@
 """`rudder wait` against the real controller returns each exit code in its scenario: 0 when the awaited
 revision (by generation, by number, or the current spec's) is Ready; 1 when it missed its deadline, or when
-the awaited generation made no revision because the API server refused what it rendered (with the server's
-message, not a timeout); 5 when `atomic` rolled it back; 6 when a newer change replaced it before it became
-Ready; 3 when the Release is suspended; 2 when the time is up; 4 for a Release that does not exist. Each
-revision's ReleaseHistory records the generation it was made from."""
+the awaited generation made no revision because the API server refused what it rendered or the controller
+refused the spec (with the message, not a timeout); 5 when `atomic` rolled it back; 6 when a newer change
+replaced it before it became Ready; 3 when the Release is suspended; 2 when the time is up; 4 for a Release
+that does not exist. Each revision's ReleaseHistory records the generation it was made from."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ def test_ready_by_current_spec_and_by_generation_then_suspended(
     assert "suspended at revision 2 (spec.suspend)" in done.stdout
 
 
-def test_missed_deadline_and_refused_apply_exit_1_with_the_reason(
+def test_missed_deadline_refused_apply_and_invalid_spec_exit_1_with_the_reason(
     cluster: Cluster, namespace: str, controller: ControllerProcess
 ) -> None:
     create_release(cluster, namespace, app("slow", NOWHERE, timeout="5s"))
@@ -95,6 +95,12 @@ def test_missed_deadline_and_refused_apply_exit_1_with_the_reason(
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"generation {patched['metadata']['generation']} made no revision" in done.stdout
     assert "99999" in done.stdout
+
+    # A spec the CRD accepts but the controller refuses (InvalidSpec): Failed with the field, not a timeout.
+    patch_release(cluster, namespace, "slow", {"spec": {"timeout": "99999999h"}})
+    done = wait(cluster, namespace, "slow", "--for-current", "--timeout", "2m")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "made no revision: InvalidSpec: spec.timeout: duration too long" in done.stdout
 
 
 def test_atomic_rollback_exits_5(cluster: Cluster, namespace: str, controller: ControllerProcess) -> None:
