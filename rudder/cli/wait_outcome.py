@@ -33,6 +33,7 @@ from rudder.models import ConditionType, HistoryPhase, ReleasePhase
 # the newest spec before it made a revision of it (InvalidSpec, RenderFailed, InputMissing, Forbidden, ...).
 REVISION_FAILURES = frozenset({"ResourceFailed", "ProgressDeadlineExceeded", "CrashLoopBackOff"})
 ATOMIC_TRIGGER = "ProgressDeadlineExceeded"  # rudder.kube.reconcile.converge rolls back on this one
+SUSPENDED_BEFORE_INSTALL = "Suspended"  # the Failed reason of a Release suspended before its first install
 
 
 class WaitCode(IntEnum):
@@ -102,11 +103,14 @@ class ReleaseView:
         conditions = [c for c in status.get("conditions") or () if isinstance(c, Mapping)]
         failed = next((c for c in conditions if c.get("type") == ConditionType.FAILED and c.get("status") == "True"),
                       {})
+        phase, reason = str(status.get("phase") or ""), str(failed.get("reason") or "")
+        if phase == ReleasePhase.FAILED and reason == SUSPENDED_BEFORE_INSTALL:
+            phase = ReleasePhase.SUSPENDED.value  # a person must resume it, as for any suspended Release
         return cls(
             generation=_int(meta.get("generation")) or 0,
             observed=_int(status.get("observedGeneration")),
-            phase=str(status.get("phase") or ""),
-            reason=str(failed.get("reason") or ""),
+            phase=phase,
+            reason=reason,
             message=str(status.get("message") or ""),
             revision=_int(status.get("revision")),
             last_ready=_int(status.get("lastReadyRevision")),

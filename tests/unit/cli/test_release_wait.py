@@ -177,6 +177,10 @@ def test_suspended_needs_a_person() -> None:
     suspended = release(2, observed=2, phase="Suspended", revision=1, suspend=True)
     assert code(suspended, [V1_READY], generation=2) is WaitCode.SUSPENDED
     assert code(suspended, [V1_READY], revision=1) is WaitCode.SUSPENDED
+    # Suspended before the first install: the controller reports Failed/Suspended; still a person's move.
+    before = release(1, observed=1, phase="Failed", reason="Suspended", message="suspended before the first install")
+    assert code(before, [], generation=1) is WaitCode.SUSPENDED
+    assert code(before, [], revision=1) is WaitCode.SUSPENDED
 
 
 def test_a_pruned_revision_cannot_be_followed() -> None:
