@@ -25,14 +25,13 @@ from canary.cli.common import add_subcommand, ensure_crd, get_canary
 from canary.cli.outcome import ExitCode, Verdict, Waiter
 from canary.cli.status import format_status
 from rudder.cli.connection import connect, resolve_namespace
-from rudder.cli.errors import connection_problem
+from rudder.cli.errors import RETRIED_STATUSES, connection_problem
 from rudder.cli.options import add_output, target_of
 from rudder.cli.output import dump, parse_timeout, without_server_fields
 from rudder.cli.progress import Progress
 from rudder.kube.client import KubeError
 
 DEFAULT_TIMEOUT = "10m"
-_RETRIED_STATUSES = frozenset({0, 429, 500, 502, 503, 504})  # worth another read: the server will be back
 
 Fetch = Callable[[], Mapping[str, Any] | None]
 OnChange = Callable[[Verdict, Mapping[str, Any] | None], None]
@@ -70,7 +69,7 @@ class Follower:
             try:
                 body = self.fetch()
             except KubeError as err:
-                if err.status not in _RETRIED_STATUSES:
+                if err.status not in RETRIED_STATUSES:
                     raise
                 verdict = self.waiter.failed_read(err.message, now)
             except urllib3.exceptions.HTTPError as err:

@@ -21,6 +21,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # what a shell reports for Ctrl-C
+# Read failures worth another try while waiting: the server (or the network to it) will be back.
+RETRIED_STATUSES = frozenset({0, 429, 500, 502, 503, 504})
 
 
 class CliError(Exception):

@@ -12,8 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from rudder.cli import deploy, diff, history, package, rollback, status, template, uninstall
-from rudder.cli.errors import EXIT_FAILED, EXIT_USAGE, CliError, run_guarded
+from rudder.cli import deploy, diff, history, package, rollback, status, template, uninstall, wait
+from rudder.cli.errors import EXIT_FAILED, EXIT_USAGE, CliError, UsageParser, run_guarded
 from rudder.domain.names import dns1123_label_problem, release_name_problem, shown
 from rudder.render.limits import limits_from_environment, set_default_limits
 
@@ -23,9 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rudder",
         description="Install, upgrade and roll back Rudder Releases (Kubernetes-native Helm-style releases).",
     )
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # UsageParser: `wait` exits 4 on usage errors (2 means it timed out); the others keep argparse's 2.
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=UsageParser)
     deploy.add_parsers(subparsers)
-    for module in (template, diff, status, history, rollback, uninstall, package):
+    for module in (template, diff, status, history, rollback, uninstall, package, wait):
         module.add_parser(subparsers)
     return parser
 
@@ -33,16 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
 def check_names(args: argparse.Namespace) -> None:
     """The Release name and `-n` namespace are valid Kubernetes names before anything uses them (a name
     with `/` or `?` must never reach a URL, and a Release name is a label value: at most 63 characters)."""
+    usage = int(getattr(args, "usage_code", EXIT_USAGE))
     name = getattr(args, "name", None)
     if isinstance(name, str):
         problem = release_name_problem(name)
         if problem:
-            raise CliError(f"release name {shown(name)}: {problem}", code=EXIT_USAGE)
+            raise CliError(f"release name {shown(name)}: {problem}", code=usage)
     namespace = getattr(args, "namespace", None)
     if isinstance(namespace, str):
         problem = dns1123_label_problem(namespace)
         if problem:
-            raise CliError(f"-n/--namespace {shown(namespace)}: {problem}", code=EXIT_USAGE)
+            raise CliError(f"-n/--namespace {shown(namespace)}: {problem}", code=usage)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

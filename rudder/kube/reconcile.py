@@ -27,6 +27,7 @@ from rudder.domain.plan import plan_revision, plan_rollback, stored_objects
 from rudder.domain.prune import inventory_of, plan_prune
 from rudder.domain.redaction import values_from_redactor
 from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revision
+from rudder.domain.revision_origin import with_generation
 from rudder.domain.status import Failure, FailureReason
 from rudder.kube import release_io as io
 from rudder.kube import secrecy
@@ -200,11 +201,13 @@ def deploy(ctx: Context, decision: RevisionDecision, inputs: io.Inputs) -> None:
     if isinstance(plan, Failure):
         report.failed(ctx.kube, ctx.release, plan.reason, plan.message, keep_revision=True)
         return
+    # `rudder wait --generation G` finds the revision made for spec generation G by this annotation.
+    body = with_generation(plan.history, int(ctx.release["metadata"].get("generation") or 0))
     if ctx.history(revision) is None:
-        io.check_history_slot(ctx.kube, plan.history, ctx.owner, ctx.key,
+        io.check_history_slot(ctx.kube, body, ctx.owner, ctx.key,
                               accept_unsigned=ctx.settings.accept_unsigned_history)
     _apply_and_prune(ctx, plan.objects, previous)
-    history = io.write_history(ctx.kube, plan.history, plan.manifest, ctx.history(revision),
+    history = io.write_history(ctx.kube, body, plan.manifest, ctx.history(revision),
                                owner=ctx.owner, key=ctx.key)
     if ctx.history(revision) is None:
         ctx.histories.append(history)

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from rudder.domain.revision_origin import GENERATION_ANNOTATION
 from tests.support.canary import canary_bed
+from tests.support.cli import RUDDER, run
 from tests.support.cluster import Cluster
 from tests.support.controller import LOG_DIR, ControllerProcess
 from tests.support.prometheus import PrometheusFactory
@@ -61,6 +63,10 @@ def test_release_killed_mid_apply_converges_without_duplicate_history(
     wait_release(cluster, ns, "many", phase="Ready", revision=2)
     assert managed(cluster, ns, "2") == 40
     assert [h["spec"]["revision"] for h in histories(cluster, ns, "many")] == [1, 2]
+    # Each history records the generation it was made from, restarts or not: `rudder wait` finds revision 2.
+    assert [h["metadata"]["annotations"][GENERATION_ANNOTATION] for h in histories(cluster, ns, "many")] == ["1", "2"]
+    done = run(RUDDER, cluster, "wait", "many", "-n", ns, "--generation", "2", "--timeout", "1m")
+    assert (done.returncode, done.stdout) == (0, f"Release {ns}/many generation 2: Ready: revision 2 is Ready\n")
 
 
 @pytest.mark.prometheus
