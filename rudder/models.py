@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from rudder.durations import check_duration_seconds, parse_duration
+from rudder.remediation_spec import RemediationSpec, parse_remediation
 
 API_GROUP = "rudder.dev"
 API_VERSION = "rudder.dev/v1alpha1"
@@ -207,6 +208,7 @@ class ReleaseSpec:
     depends_on: tuple[DependsOn, ...] = ()
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     atomic: bool = False
+    remediation: RemediationSpec = field(default_factory=RemediationSpec)
 
 
 class _Reader:
@@ -387,6 +389,9 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
     depends_on = _parse_depends_on(r, spec.get("dependsOn"))
     timeout = _parse_timeout(r, spec.get("timeout"))
     atomic = r.boolean(spec.get("atomic"), "spec.atomic")
+    remediation, problems = parse_remediation(spec, atomic=atomic)
+    for path, problem in problems:
+        r.fail(path, problem)
     if r.errors or chart is None:
         raise SpecError(r.errors)
     return ReleaseSpec(
@@ -400,4 +405,5 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
         depends_on=depends_on,
         timeout_seconds=timeout,
         atomic=atomic,
+        remediation=remediation,
     )
