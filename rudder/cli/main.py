@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from rudder.cli import deploy, diff, history, package, rollback, status, template, uninstall
+from rudder.cli import deploy, diff, history, package, reconcile, rollback, status, template, uninstall
 from rudder.cli.errors import EXIT_FAILED, EXIT_USAGE, CliError, run_guarded
 from rudder.domain.names import dns1123_label_problem, release_name_problem, shown
 from rudder.render.limits import limits_from_environment, set_default_limits
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     deploy.add_parsers(subparsers)
-    for module in (template, diff, status, history, rollback, uninstall, package):
+    for module in (template, diff, status, history, rollback, reconcile, uninstall, package):
         module.add_parser(subparsers)
     return parser
 

@@ -16,6 +16,7 @@ from rudder.domain.history import history_inventory, history_record
 from rudder.domain.remediation import (
     FORCE_AT,
     HANDLED_FIELDS,
+    INPUTS_MISSING,
     RECONCILE_AT,
     RESET_AT,
     Counters,
@@ -181,7 +182,8 @@ def force_reapply(ctx: Context, *, reapply: bool) -> None:
 def on_ready(ctx: Context, history: Mapping[str, Any]) -> None:
     """The current revision is Ready: counters kept for its content are done with (a retry healed it)."""
     c = counters(ctx)
-    if c != Counters() and c.digest == history_record(history).content_digest and c.remediated is None:
+    healed = (history_record(history).content_digest, INPUTS_MISSING)
+    if c != Counters() and c.digest in healed and c.remediated is None:
         _write(ctx, {"remediation": None})
         io.emit_event(ctx.kube, ctx.release, "RemediationRecovered",
                       f"revision {history['spec'].get('revision')} is Ready after "

@@ -6,6 +6,7 @@ manual annotations are pending until their value is recorded; spec errors name t
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -27,7 +28,7 @@ from rudder.models import SpecError, parse_release_spec
 from rudder.remediation_spec import ATOMIC_UPGRADE, FinalAction, Remediation, Strategy
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-CHART = {"chart": {"templates": {}}}
+CHART: dict[str, Any] = {"chart": {"templates": {}}}
 
 
 def run_failures(policy: Remediation, phase: Phase, target: int | None = 1, rounds: int = 10) -> list[Step]:
