@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from rudder.kube.reconcile import Context
 log = logging.getLogger("rudder.release")
 
+UNINSTALLED = {FinalAction.UNINSTALL: ": its objects were deleted", FinalAction.ROLLBACK: "", FinalAction.NONE: ""}
 NOT_HANDLED = -1.0  # on_deadline: no policy, the caller keeps today's behaviour (history marked Failed)
 
 
@@ -124,7 +125,7 @@ def finish_uninstall(ctx: Context, revision: int, history: Mapping[str, Any], me
     """Delete the failed install's objects (those carrying this Release's ownership; kept ones stay) and leave
     the Release Failed with no current revision; its history stays, marked Failed, for `rudder history`."""
     prune(ctx.applier, history_inventory(history["spec"]), ctx.namespace, ctx.owner)
-    _write(ctx, {"revision": None, "revisionStartedAt": None})
+    _write(ctx, {"revision": None, "revisionStartedAt": None, "resources": [], "ready": "0/0"})
     report.failed(ctx.kube, ctx.release, "RemediationUninstall",
                   f"revision {revision}: {message}; its objects were deleted "
                   f"(set {RESET_AT} or change the spec to install again)")
@@ -138,8 +139,8 @@ def report_stalled(ctx: Context, digest: str) -> bool:
         return False
     assert c.remediated is not None
     report.failed(ctx.kube, ctx.release, "RemediationExhausted",
-                  f"this content failed and was remediated ({c.remediated.value}); set {RESET_AT} or change "
-                  "the spec to try again", keep_revision=True)
+                  f"this content failed and was remediated ({c.remediated.value}{UNINSTALLED[c.remediated]}); "
+                  f"set {RESET_AT} or change the spec to try again", keep_revision=True)
     return True
 
 
