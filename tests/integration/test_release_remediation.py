@@ -16,7 +16,7 @@ from tests.support.cluster import Cluster
 from tests.support.controller import ControllerProcess
 from tests.support.releases import (
     CONFIGMAP,
-    DEPLOYMENT,
+    UNSCHEDULABLE,
     create_release,
     events_for,
     get_release,
@@ -30,8 +30,6 @@ from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.integration
 
-UNSCHEDULABLE = DEPLOYMENT.replace(
-    "      containers:", "      nodeSelector: {{ values.nodeSelector | tojson }}\n      containers:")
 TEMPLATES = {"configmap.yaml": CONFIGMAP, "deployment.yaml": UNSCHEDULABLE}
 NOWHERE = {"nowhere": "true"}
 
@@ -94,7 +92,8 @@ def test_failed_first_install_is_uninstalled_and_reset_installs_it_again(
     create_release(cluster, namespace, release_body("gone", templates=TEMPLATES, chart_values=values,
                                                     timeout="3s", install=install))
 
-    rel = wait_release(cluster, namespace, "gone", phase="Failed", message="remediated (uninstall: its objects were deleted)", timeout=90)
+    rel = wait_release(cluster, namespace, "gone", phase="Failed",
+                       message="remediated (uninstall: its objects were deleted)", timeout=90)
     assert "revision" not in rel["status"] and rel["status"]["resources"] == []
     assert rel["status"]["remediation"]["installFailures"] == 2
     assert rel["status"]["remediation"]["remediated"] == "uninstall"
