@@ -1,8 +1,9 @@
 """Failure remediation against the real API server: an upgrade to a never-Ready revision is retried in place N
 times and then rolled back exactly once, with no new revision; a failed first install with `uninstall` removes
 its objects and `rudder.dev/reset-at` clears the counters so it installs again as the same revision;
-RetryOnFailure keeps counting retries until a missing ConfigMap appears and the Release heals; `rudder
-reconcile --force` re-applies a field another field manager took by server-side apply."""
+RetryOnFailure keeps counting retries until a missing ConfigMap appears and the Release heals; `rudder reconcile
+--force` re-applies a field another field manager took by server-side apply; invalid policies are refused at
+admission naming the field."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
 from tests.support.cli import RUDDER, run
 from tests.support.cluster import Cluster
@@ -162,3 +164,19 @@ def test_force_reapplies_a_field_taken_by_another_field_manager(
     assert done.returncode == 0, done.stderr
     assert "reconciled" in done.stdout
     assert get_release(cluster, namespace, "forced")["status"]["lastHandledReconcileAt"]
+
+
+@pytest.mark.parametrize(("spec", "field"), [
+    ({"upgrade": {"remediation": {"strategy": "sometimes"}}}, "spec.upgrade.remediation.strategy"),
+    ({"install": {"remediation": {"strategy": "rollback"}}}, "spec.install.remediation.strategy"),
+    ({"install": {"remediation": {"retries": -1}}}, "spec.install.remediation.retries"),
+    ({"upgrade": {"strategy": {"name": "RetryOnFailure", "retryInterval": "soon"}}},
+     "spec.upgrade.strategy.retryInterval"),
+])
+def test_invalid_remediation_is_refused_at_admission_naming_the_field(
+    cluster: Cluster, namespace: str, spec: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ApiException) as err:
+        create_release(cluster, namespace, release_body("bad", **spec))
+    assert err.value.status == 422
+    assert field in str(err.value.body)
