@@ -2,8 +2,8 @@
 times and then rolled back exactly once, with no new revision; a failed first install with `uninstall` removes
 its objects and `rudder.dev/reset-at` clears the counters so it installs again as the same revision;
 RetryOnFailure keeps counting retries until a missing ConfigMap appears and the Release heals; `rudder reconcile
---force` re-applies a field another field manager took by server-side apply; invalid policies are refused at
-admission naming the field."""
+--force` re-applies a field another field manager took by server-side apply; counters survive a controller killed
+mid-retry (one rollback still); invalid policies are refused at admission naming the field."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from tests.support.cli import RUDDER, run
 from tests.support.cluster import Cluster
-from tests.support.controller import ControllerProcess
+from tests.support.controller import LOG_DIR, ControllerProcess
 from tests.support.releases import (
     CONFIGMAP,
     UNSCHEDULABLE,
@@ -164,6 +164,33 @@ def test_force_reapplies_a_field_taken_by_another_field_manager(
     assert done.returncode == 0, done.stderr
     assert "reconciled" in done.stdout
     assert get_release(cluster, namespace, "forced")["status"]["lastHandledReconcileAt"]
+
+
+
+def test_counters_survive_a_controller_restart_and_remediate_once(cluster: Cluster, iso_namespace: str) -> None:
+    ns = iso_namespace
+    proc = ControllerProcess(cluster.kubeconfig, args=["--namespace", ns])  # its own, to kill it
+    proc.start(LOG_DIR)
+    try:
+        values = {"replicas": 1, "tag": "3.10", "greeting": "v1", "nodeSelector": {}}
+        upgrade = {"remediation": {"retries": 2, "backoff": "4s"}}
+        create_release(cluster, ns, release_body("phoenix", templates=TEMPLATES, chart_values=values,
+                                                 timeout="3s", upgrade=upgrade))
+        wait_release(cluster, ns, "phoenix", phase="Ready", revision=1)
+        patch_release(cluster, ns, "phoenix", {"spec": {"values": {"nodeSelector": NOWHERE}}})
+        wait_for(lambda: remediation(cluster, ns, "phoenix").get("nextRetryAt"), timeout=60,
+                 what="the first retry scheduled")
+        proc.kill()  # SIGKILL while the retry is pending: the counters are in status only
+        proc.start(LOG_DIR)
+
+        wait_for(lambda: remediation(cluster, ns, "phoenix").get("remediated") == "rollback", timeout=90,
+                 what="the upgrade remediated by rollback")
+        rel = wait_release(cluster, ns, "phoenix", phase="Ready", revision=1, timeout=60)
+        assert rel["status"]["remediation"]["upgradeFailures"] == 3
+        assert reasons(cluster, ns, "phoenix").count("RemediationRollback") == 1
+        assert phases(cluster, ns, "phoenix") == [(1, "Deployed"), (2, "Failed")]
+    finally:
+        proc.stop()
 
 
 @pytest.mark.parametrize(("spec", "field"), [
