@@ -15,6 +15,7 @@ from typing import Any
 
 from rudder.durations import check_duration_seconds, parse_duration
 from rudder.postrender.spec import PostRender, parse_post_render
+from rudder.remediation_spec import RemediationSpec, parse_remediation
 
 API_GROUP = "rudder.dev"
 API_VERSION = "rudder.dev/v1alpha1"
@@ -209,6 +210,7 @@ class ReleaseSpec:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     atomic: bool = False
     post_render: PostRender = field(default_factory=PostRender)
+    remediation: RemediationSpec = field(default_factory=RemediationSpec)
 
 
 class _Reader:
@@ -391,6 +393,9 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
     atomic = r.boolean(spec.get("atomic"), "spec.atomic")
     post_render, problems = parse_post_render(spec.get("postRender"))
     r.errors.extend(FieldError(path, message) for path, message in problems)
+    remediation, problems = parse_remediation(spec, atomic=atomic)
+    for path, problem in problems:
+        r.fail(path, problem)
     if r.errors or chart is None:
         raise SpecError(r.errors)
     return ReleaseSpec(
@@ -405,4 +410,5 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
         timeout_seconds=timeout,
         atomic=atomic,
         post_render=post_render,
+        remediation=remediation,
     )

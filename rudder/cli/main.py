@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from rudder.cli import deploy, diff, history, package, rollback, status, template, uninstall, wait
+from rudder.cli import deploy, diff, history, package, reconcile, rollback, status, template, uninstall, wait
 from rudder.cli.errors import EXIT_FAILED, EXIT_USAGE, CliError, UsageParser, run_guarded
 from rudder.domain.names import dns1123_label_problem, release_name_problem, shown
 from rudder.render.limits import limits_from_environment, set_default_limits
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     # UsageParser: `wait` exits 4 on usage errors (2 means it timed out); the others keep argparse's 2.
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=UsageParser)
     deploy.add_parsers(subparsers)
-    for module in (template, diff, status, history, rollback, uninstall, package, wait):
+    for module in (template, diff, status, history, rollback, reconcile, uninstall, package, wait):
         module.add_parser(subparsers)
     return parser
 

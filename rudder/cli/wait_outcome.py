@@ -10,13 +10,13 @@ act, 4 cannot follow it), plus two of its own:
 - 2 TIMEOUT: none of these within `--timeout`;
 - 3 SUSPENDED: `spec.suspend`: nothing becomes Ready until someone resumes it;
 - 4 ERROR: not found, deleted while waiting, forbidden, bad arguments, or a revision whose history is gone;
-- 5 ROLLED_BACK: it failed and an older revision was made current again (`atomic`, or by hand);
+- 5 ROLLED_BACK: it failed and an older revision was made current again (remediation, `atomic`, or by hand);
 - 6 SUPERSEDED: a newer revision (or a rollback) replaced it before it became Ready.
 
 Only what the controller records durably decides (status, and each ReleaseHistory's phase, `ready` and the
 generation annotation), so a wait started late, or one that polled past a short-lived state, still gets the
-answer; only states that are about to change are never final (an `atomic` rollback that follows a missed
-deadline, a pending `spec.rollbackTo`, a revision between its history and its status).
+answer; only states that are about to change are never final (a remediation retry, rollback or uninstall
+that follows a missed deadline, a pending `spec.rollbackTo`, a revision between its history and its status).
 """
 
 from __future__ import annotations
@@ -26,13 +26,15 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from rudder.domain.remediation import Counters, Phase, phase_of
 from rudder.domain.revision_origin import history_generation
 from rudder.models import ConditionType, HistoryPhase, ReleasePhase
+from rudder.remediation_spec import parse_remediation
 
 # Failure reasons about the running revision's own resources; any other reason is the controller refusing
 # the newest spec before it made a revision of it (InvalidSpec, RenderFailed, InputMissing, Forbidden, ...).
 REVISION_FAILURES = frozenset({"ResourceFailed", "ProgressDeadlineExceeded", "CrashLoopBackOff"})
-ATOMIC_TRIGGER = "ProgressDeadlineExceeded"  # rudder.kube.reconcile.converge rolls back on this one
+DEADLINE = "ProgressDeadlineExceeded"  # the failure remediation (and atomic) acts on
 SUSPENDED_BEFORE_INSTALL = "Suspended"  # the Failed reason of a Release suspended before its first install
 
 
@@ -93,7 +95,9 @@ class ReleaseView:
     message: str
     revision: int | None
     last_ready: int | None
-    atomic: bool
+    # The remediation policy will still act on a missed deadline (a retry scheduled or due, a rollback or an
+    # uninstall not yet done): the Failed it shows is about to change (rudder.domain.remediation).
+    remediation_pending: bool
     rollback_pending: bool
 
     @classmethod
@@ -114,9 +118,23 @@ class ReleaseView:
             message=str(status.get("message") or ""),
             revision=_int(status.get("revision")),
             last_ready=_int(status.get("lastReadyRevision")),
-            atomic=spec.get("atomic") is True,
+            remediation_pending=_remediation_pending(spec, status),
             rollback_pending=spec.get("rollbackTo") is not None,
         )
+
+
+def _remediation_pending(spec: Mapping[str, Any], status: Mapping[str, Any]) -> bool:
+    """Will the controller still act on the current revision's missed deadline? Yes while a retry is scheduled,
+    and while the policy has not recorded its outcome (a final action taken, or retries exhausted): the
+    controller writes that in the same pass that acts (rudder.kube.remediate)."""
+    counters = Counters.from_status(status)
+    if counters.remediated is not None:
+        return False
+    if counters.next_retry_at is not None:
+        return True
+    policies, _ = parse_remediation(spec, atomic=spec.get("atomic") is True)
+    phase = phase_of(_int(status.get("lastReadyRevision")))
+    return not (policies.install if phase is Phase.INSTALL else policies.upgrade).inert
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -189,9 +207,10 @@ def _follow(view: ReleaseView, stored: Mapping[int, StoredRevision], revision: i
     if view.phase == ReleasePhase.READY:
         return Reading(WaitCode.READY, f"revision {revision} is Ready")
     if view.phase == ReleasePhase.FAILED:
-        if view.atomic and view.reason == ATOMIC_TRIGGER and view.last_ready not in (None, revision):
-            return Reading(None, f"revision {revision} missed its deadline; atomic rolls back to revision "
-                                 f"{view.last_ready}")
+        if view.reason == DEADLINE and view.remediation_pending:
+            return Reading(None, f"revision {revision} missed its deadline; remediation acts next (retry, "
+                                 f"rollback{f' to revision {view.last_ready}' if view.last_ready else ''} or "
+                                 "uninstall, per spec.install/spec.upgrade or atomic)")
         made_from = record.generation if record is not None else None
         if view.reason not in REVISION_FAILURES and made_from is not None and (view.observed or 0) > made_from:
             return Reading(WaitCode.FAILED, f"revision {revision} is still current, but the newer spec "

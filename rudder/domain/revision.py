@@ -94,12 +94,13 @@ def decide_revision(
         newest_record is not None
         and newest != current_revision
         and newest_record.content_digest == desired_digest
-        and (not newest_record.deployed_at or newest_record.phase is HistoryPhase.DEPLOYED)
+        and (not newest_record.deployed_at or newest_record.phase in (HistoryPhase.DEPLOYED, HistoryPhase.FAILED))
     ):
         # Stored but never made current, or made current in the histories (Deployed) while status still
         # names the older one: the previous attempt stopped between writing the history (or its status) and
         # updating the Release's status. Finish that revision instead of writing a duplicate. After a rollback
-        # the newest is Superseded, so equal content there is still a new revision.
+        # the newest is Superseded, so equal content there is still a new revision. A Failed newest one with
+        # equal content is retried in place: retries never add histories (helm-controller#1359).
         action = RevisionAction.INSTALL if current_revision is None else RevisionAction.UPGRADE
         return RevisionDecision(action, newest, f"resuming revision {newest}", history_exists=True)
     if current_revision is None and not by_revision:

@@ -30,7 +30,7 @@ from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revi
 from rudder.domain.revision_origin import with_generation
 from rudder.domain.status import Failure, FailureReason
 from rudder.kube import release_io as io
-from rudder.kube import secrecy
+from rudder.kube import remediate, secrecy
 from rudder.kube import status as report
 from rudder.kube.applier import ApplyFailed, FieldsetCache, apply_objects, check_and_dry_run, prune
 from rudder.kube.client import Kube, Ref
@@ -134,6 +134,7 @@ def _reconcile_spec(
         kube=kube, applier=applier, release=release, spec=spec, owner=owner,
         histories=list(screened.accepted), cache=cache, settings=settings, rejected=screened,
     )
+    force = remediate.handle_annotations(ctx)
     waiting = report.dependencies_pending(ctx)
     if waiting:
         return None
@@ -141,7 +142,7 @@ def _reconcile_spec(
         inputs = io.fetch_inputs(kube, namespace, spec)
     except io.InputError as err:
         report.failed(kube, release, "InputMissing", str(err))
-        return None
+        return remediate.on_input_missing(ctx)
     secrecy.remember(values_from_redactor(spec.values_from, inputs.values_from_contents))
     digest = content_digest(spec, config_map_data=inputs.config_map_data,
                             values_from_contents=inputs.values_from_contents)
@@ -154,7 +155,11 @@ def _reconcile_spec(
         # A rollback pinned these inputs (e.g. valuesFrom content newer than the restored revision):
         # the Release stays at the rolled-back revision until its inputs change again.
         decision = RevisionDecision(RevisionAction.UNCHANGED, int(current), "inputs unchanged since the rollback")
+    if decision.renders and not spec.suspend and remediate.report_stalled(ctx, digest):
+        return None
     try:
+        if force:
+            remediate.force_reapply(ctx, reapply=decision.action is RevisionAction.UNCHANGED)
         if decision.action is RevisionAction.FAILED:
             report.failed(kube, release, "RollbackFailed", decision.message, keep_revision=True)
             return None
@@ -335,6 +340,9 @@ def _stored_objects(ctx: Context, history: Mapping[str, Any]) -> tuple[dict[str,
         raise HistoryCorrupt(f"revision {history['spec'].get('revision')}: {err}; nothing applied") from err
 
 
+stored_objects_of = _stored_objects  # for rudder.kube.remediate (retries and force-at re-apply it)
+
+
 # -- steady state ---------------------------------------------------------------------------
 
 
@@ -350,6 +358,9 @@ def converge(ctx: Context) -> float | None:
             return None
         report.failed(ctx.kube, ctx.release, "HistoryMissing",
                       f"the ReleaseHistory of revision {revision} is gone", keep_revision=True)
+        return None
+    if remediate.uninstall_pending(ctx, history):
+        remediate.finish_uninstall(ctx, revision, history, "uninstall resumed")
         return None
     inventory = history_inventory(history["spec"])
     live = report.read_live(ctx, inventory)
@@ -370,11 +381,13 @@ def converge(ctx: Context) -> float | None:
             log.info("%s/%s: re-applied revision %d (%d object(s) drifted or unknown)",
                      ctx.namespace, ctx.owner.name, revision, len(drifted))
     outcome = report.health(ctx, revision, live)
-    if outcome.deadline_exceeded and ctx.spec.atomic:
-        last_ready = ctx.status.get("lastReadyRevision")
-        if last_ready and int(last_ready) != revision:
-            rollback(ctx, int(last_ready), reason="AtomicRollback", failed_revision=revision)
-            return None
+    if outcome.deadline_exceeded:
+        # spec.install / spec.upgrade remediation (atomic is its shorthand): retry, roll back, uninstall
+        requeue = remediate.on_deadline(ctx, revision, history)
+        if requeue != remediate.NOT_HANDLED:
+            return requeue
+    if outcome.ready:
+        remediate.on_ready(ctx, history)
     if outcome.deadline_exceeded:
         io.write_history_statuses(ctx.kube, ctx.namespace, [history],
                                   {revision: {"phase": HistoryPhase.FAILED.value}}

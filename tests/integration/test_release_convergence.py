@@ -12,7 +12,7 @@ import pytest
 from tests.support.cluster import Cluster
 from tests.support.controller import ControllerProcess
 from tests.support.releases import (
-    DEPLOYMENT,
+    UNSCHEDULABLE,
     create_release,
     get_release,
     histories,
@@ -123,8 +123,6 @@ def test_suspend_scales_to_zero_and_resume_restores_replicas(
     assert len(histories(cluster, namespace, "nap")) == 1
 
 
-UNSCHEDULABLE = DEPLOYMENT.replace(
-    "      containers:", "      nodeSelector: {{ values.nodeSelector | tojson }}\n      containers:")
 
 
 def test_timeout_fails_and_atomic_restores_last_ready_revision(

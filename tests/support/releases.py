@@ -40,6 +40,10 @@ spec:
           image: "registry.k8s.io/pause:{{ values.tag }}"
 """
 
+# A Deployment whose pods never schedule with values.nodeSelector {nowhere: "true"}: a never-Ready revision.
+UNSCHEDULABLE = DEPLOYMENT.replace(
+    "      containers:", "      nodeSelector: {{ values.nodeSelector | tojson }}\n      containers:")
+
 SERVICE = """\
 apiVersion: v1
 kind: Service

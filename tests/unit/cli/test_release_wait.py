@@ -122,7 +122,7 @@ def test_atomic_rollback_is_awaited_then_reported_as_rolled_back() -> None:
                      message="revision 2 not ready within 8s", last_ready=1, atomic=True)
     # The deadline passed; the same reconcile rolls back next: not final yet.
     reading = decide(missed, [V1_READY, history(2, 2)], Awaited(revision=2))
-    assert reading.code is None and "atomic rolls back to revision 1" in reading.text
+    assert reading.code is None and "rollback to revision 1" in reading.text
     # The rollback marked revision 2 Failed and made revision 1 current again (the spec patch: generation 3).
     back = release(3, observed=2, phase="Progressing", revision=1, last_ready=1, atomic=True)
     histories = [history(1, 1, ready=True), history(2, 2, "Failed")]
@@ -136,6 +136,24 @@ def test_atomic_rollback_is_awaited_then_reported_as_rolled_back() -> None:
     stuck = release(2, observed=2, phase="Failed", revision=2, reason="HistoryCorrupt", message="revision 1: bad",
                     last_ready=1, atomic=True)
     assert code(stuck, [V1_READY, history(2, 2)], revision=2) is WaitCode.FAILED
+
+
+def test_remediation_retries_are_awaited_and_its_outcome_is_final() -> None:
+    policy = {"upgrade": {"remediation": {"retries": 2, "strategy": "rollback"}}}
+    missed = release(2, observed=2, phase="Failed", revision=2, reason="ProgressDeadlineExceeded",
+                     message="revision 2 not ready within 8s", last_ready=1, **policy)
+    histories = [V1_READY, history(2, 2, "Failed")]
+    # Before the controller counted the failure, and while a retry is scheduled: not final.
+    assert code(missed, histories, revision=2) is None
+    missed["status"]["remediation"] = {"upgradeFailures": 1, "nextRetryAt": "2026-01-01T00:00:10Z"}
+    assert code(missed, histories, revision=2) is None
+    # Retries used up and the final action recorded as none (remediateLastFailure false): Failed, final.
+    missed["spec"]["upgrade"]["remediation"]["remediateLastFailure"] = False
+    missed["status"]["remediation"] = {"upgradeFailures": 3, "remediated": "none"}
+    assert code(missed, histories, revision=2) is WaitCode.FAILED
+    # Without any policy a missed deadline is final at once, as before remediation existed.
+    plain = release(2, observed=2, phase="Failed", revision=2, reason="ProgressDeadlineExceeded", last_ready=1)
+    assert code(plain, histories, revision=2) is WaitCode.FAILED
 
 
 def test_superseded_before_ready() -> None:
