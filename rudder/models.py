@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from rudder.drift_spec import DriftSpec, parse_drift
 from rudder.durations import check_duration_seconds, parse_duration
 
 API_GROUP = "rudder.dev"
@@ -207,6 +208,7 @@ class ReleaseSpec:
     depends_on: tuple[DependsOn, ...] = ()
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     atomic: bool = False
+    drift: DriftSpec = field(default_factory=DriftSpec)
 
 
 class _Reader:
@@ -387,6 +389,7 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
     depends_on = _parse_depends_on(r, spec.get("dependsOn"))
     timeout = _parse_timeout(r, spec.get("timeout"))
     atomic = r.boolean(spec.get("atomic"), "spec.atomic")
+    drift = parse_drift(spec.get("drift"), r.fail)
     if r.errors or chart is None:
         raise SpecError(r.errors)
     return ReleaseSpec(
@@ -400,4 +403,5 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
         depends_on=depends_on,
         timeout_seconds=timeout,
         atomic=atomic,
+        drift=drift,
     )

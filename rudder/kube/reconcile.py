@@ -28,11 +28,11 @@ from rudder.domain.prune import inventory_of, plan_prune
 from rudder.domain.redaction import values_from_redactor
 from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revision
 from rudder.domain.status import Failure, FailureReason
+from rudder.kube import drift_repair, secrecy
 from rudder.kube import release_io as io
-from rudder.kube import secrecy
 from rudder.kube import status as report
 from rudder.kube.applier import ApplyFailed, FieldsetCache, apply_objects, check_and_dry_run, prune
-from rudder.kube.client import Kube, Ref
+from rudder.kube.client import Kube
 from rudder.models import HistoryPhase, ReleaseSpec, SpecError, ValuesSourceKind, parse_release_spec
 
 log = logging.getLogger("rudder.release")
@@ -253,8 +253,8 @@ def _apply_and_prune(
             io.emit_event(ctx.kube, ctx.release, "PruneSkipped",
                           f"revision {previous['spec'].get('revision')}: {err}; its objects are not pruned",
                           warning=True)
-    check_and_dry_run(ctx.applier, ctx.owner, objects)
-    apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
+    check_and_dry_run(ctx.applier, ctx.owner, objects, ctx.spec.drift)
+    apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid, ctx.spec.drift)
     if stale is not None:
         prune(ctx.applier, [*stale.delete, *stale.keep], ctx.namespace, ctx.owner)
 
@@ -353,19 +353,8 @@ def converge(ctx: Context) -> float | None:
     if report.apply_suspension(ctx, live):
         live = report.read_live(ctx, inventory)
     if not ctx.spec.suspend:
-        drifted = [ref for ref, obj in live.items() if ctx.cache.drifted(
-            ctx.owner.uid, Ref(ref.api_version, ref.kind, ref.name, ctx.namespace), obj)]
-        if drifted and report.canary_active(ctx):
-            # A CanaryRelease drives traffic fields of this Release's objects (route weights): repairing
-            # them would undo its traffic shift. Drift repair resumes when the canary has finished.
-            drifted = []
-        if drifted:
-            objects = _stored_objects(ctx, history)
-            check_and_dry_run(ctx.applier, ctx.owner, objects)
-            apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
-            live = report.read_live(ctx, inventory)
-            log.info("%s/%s: re-applied revision %d (%d object(s) drifted or unknown)",
-                     ctx.namespace, ctx.owner.name, revision, len(drifted))
+        live = drift_repair.converge_drift(ctx, revision, live, lambda: _stored_objects(ctx, history),
+                                           lambda: report.read_live(ctx, inventory))
     outcome = report.health(ctx, revision, live)
     if outcome.deadline_exceeded and ctx.spec.atomic:
         last_ready = ctx.status.get("lastReadyRevision")
