@@ -2,7 +2,8 @@
 Warning event naming object and field) without repairing it; `enabled` repairs everything except ignored
 fields, so a Deployment scaled by another field manager (an HPA stand-in, through the scale subresource) keeps
 its replicas across drift repair and upgrade; `disabled` neither reports nor repairs; `conflicts: report`
-leaves a field another manager owns and reports the conflict naming that manager."""
+leaves a field another manager owns and reports the conflict naming that manager (an upgrade that would take
+it fails, nothing applied)."""
 
 from __future__ import annotations
 
@@ -125,3 +126,10 @@ def test_report_conflicts_leaves_another_managers_field(
     assert '"intruder"' in condition["message"] and ".data.greeting" in condition["message"]
     assert _greeting(cluster, namespace, "polite") == "theirs"
     assert get_release(cluster, namespace, "polite")["status"]["phase"] == "Ready"
+
+    # An upgrade that would take the field fails its dry-run, naming the manager; nothing is applied.
+    patch_release(cluster, namespace, "polite", {"spec": {"values": {"greeting": "ours"}}})
+    rel = wait_release(cluster, namespace, "polite", phase="Failed", message='"intruder"')
+    assert "ApplyFailed" in {c.get("reason") for c in rel["status"]["conditions"]}
+    assert rel["status"]["revision"] == 1
+    assert _greeting(cluster, namespace, "polite") == "theirs"
