@@ -3,7 +3,7 @@ Warning event naming object and field) without repairing it; `enabled` repairs e
 fields, so a Deployment scaled by another field manager (an HPA stand-in, through the scale subresource) keeps
 its replicas across drift repair and upgrade; `disabled` neither reports nor repairs; `conflicts: report`
 leaves a field another manager owns and reports the conflict naming that manager (an upgrade that would take
-it fails, nothing applied)."""
+it fails, nothing applied); `rudder diff` shows no change for an ignored field another manager owns."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.cli import REPO, RUDDER, run
 from tests.support.cluster import Cluster
 from tests.support.controller import ControllerProcess
 from tests.support.releases import (
@@ -133,3 +134,22 @@ def test_report_conflicts_leaves_another_managers_field(
     assert "ApplyFailed" in {c.get("reason") for c in rel["status"]["conditions"]}
     assert rel["status"]["revision"] == 1
     assert _greeting(cluster, namespace, "polite") == "theirs"
+
+
+def test_diff_shows_no_change_for_ignored_fields_another_manager_owns(
+    cluster: Cluster, namespace: str, controller: ControllerProcess
+) -> None:
+    web_app = str(REPO / "examples" / "web-app")
+    args = (web_app, "-n", namespace, "--set", "autoscaling.enabled=false")
+    done = run(RUDDER, cluster, "install", "shop", *args, "--wait", "--timeout", "2m")
+    assert done.returncode == 0, done.stdout + done.stderr
+    patch_release(cluster, namespace, "shop", {"spec": {"drift": {"ignore": [{"paths": ["/spec/replicas"]}]}}})
+    _after_a_pass(cluster, controller, lambda: cluster.apps.patch_namespaced_deployment_scale(
+        "shop", namespace, {"spec": {"replicas": 4}}, field_manager="my-autoscaler"))
+
+    same = run(RUDDER, cluster, "diff", "shop", *args)
+    assert same.returncode == 0 and same.stdout.startswith("no differences"), same.stdout + same.stderr
+    changed = run(RUDDER, cluster, "diff", "shop", *args, "--set", "replicaCount=3", "--set", "image.tag=1.28")
+    assert changed.returncode == 1 and "nginx:1.28" in changed.stdout and "replicas" not in changed.stdout, \
+        changed.stdout
+    assert cluster.apps.read_namespaced_deployment("shop", namespace).spec.replicas == 4
