@@ -147,12 +147,50 @@ def strip_ignored(
     pointers = [t for t in ignored_pointers(rules, live) if t and managed_by_others(live, t, field_manager)]
     if not pointers:
         return desired
+    return _without(desired, pointers)
+
+
+def _without(desired: Mapping[str, Any], pointers: Sequence[Tokens]) -> dict[str, Any]:
     body = copy.deepcopy(dict(desired))
     # Deepest and highest index first, so removing one list item does not shift another's index.
     for tokens in sorted(pointers, key=lambda t: [(len(p), int(p)) if p.isdigit() else (0, 0) for p in t],
                          reverse=True):
         _remove(body, tokens)
     return body
+
+
+def _shares(fields: Any, desired: Any) -> bool:
+    """Whether a managedFields tree owns a field `desired` sets (a keyed list item's fields by its key)."""
+    if not isinstance(fields, Mapping) or not fields:
+        return True  # a leaf on a path the chart sets
+    if isinstance(desired, Mapping):
+        return any(key.startswith("f:") and key[2:] in desired and _shares(child, desired[key[2:]])
+                   for key, child in fields.items())
+    if isinstance(desired, list):
+        for i, item in enumerate(desired):
+            entry = _list_entry(fields, item, i)
+            if entry is not None and _shares(entry, item):
+                return True
+        return False
+    return fields != {".": {}}  # a scalar the chart sets, owned beneath: shared
+
+
+def settled(
+    desired: Mapping[str, Any], live: Mapping[str, Any] | None, rules: Sequence[IgnoreRule],
+    field_manager: str = FIELD_MANAGER,
+) -> bool:
+    """True when `live` has no drift and no other field manager owns a field the chart sets (ignored ones
+    aside): then a later change of what the chart sets must change Rudder's own fieldset, and the digest of
+    this state may be remembered without applying (the digest alone notices the next drift)."""
+    if live is None or object_drift(desired, live, rules):
+        return False
+    pointers = ignored_pointers(rules, live) + ignored_pointers(rules, desired)
+    body = _without({k: v for k, v in desired.items() if k != "status"}, pointers)
+    for entry in metadata_of(live).get("managedFields") or ():
+        if isinstance(entry, Mapping) and entry.get("manager") != field_manager \
+                and _shares(entry.get("fieldsV1") or {}, body):
+            return False
+    return True
 
 
 @dataclass(frozen=True)

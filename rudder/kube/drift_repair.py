@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from rudder.domain.drift_policy import DriftReport, describe_drift, drift_status, find_drift
+from rudder.domain.drift_policy import DriftReport, describe_drift, drift_status, find_drift, settled
 from rudder.drift_spec import DriftMode
 from rudder.kube import release_io as io
 from rudder.kube import status as report
@@ -72,8 +72,15 @@ def converge_drift(
         _write(ctx, DriftReport(policy.mode))
         return live
     objects = stored()
-    drifted = find_drift(candidates, _desired(objects), policy.ignore)
+    desired = _desired(objects)
+    drifted = find_drift(candidates, desired, policy.ignore)
     if policy.mode is DriftMode.WARN:
+        for ref, obj in candidates.items():
+            want = desired.get((ref.group, ref.kind, ref.name))
+            if obj is not None and want is not None and settled(want, obj, policy.ignore):
+                # Nothing to report and nothing another manager could change unseen: the digest of this
+                # state notices the next drift, so later passes need not read the stored manifest.
+                ctx.cache.remember(ctx.owner.uid, obj)
         if _write(ctx, DriftReport(policy.mode, drifted)) and drifted:
             io.emit_event(ctx.kube, ctx.release, "Drifted", "not repaired (spec.drift.mode is warn): "
                           + describe_drift(drifted), warning=True)

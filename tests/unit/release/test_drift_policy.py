@@ -1,6 +1,7 @@
 """Drift policy (`spec.drift`): parsing names every bad field; ignore rules select objects by
 group/version/kind/name/label selector and fields by JSON pointer; ignored fields are not drift and, once
-another field manager owns them, are left out of what Rudder applies; the Drifted condition per mode."""
+another field manager owns them, are left out of what Rudder applies; the Drifted condition per mode; when a
+drift-free state may be remembered without applying."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from rudder.domain.drift_policy import (
     managed_by_others,
     object_drift,
     pointer_tokens,
+    settled,
     strip_ignored,
     target_matches,
 )
@@ -197,3 +199,18 @@ def test_disabled_removes_what_drift_said() -> None:
     previous = {"conditions": [ready, {"type": "Drifted", "status": "True"}], "drifted": [{"kind": "ConfigMap"}]}
     assert drift_status(DriftReport(DriftMode.DISABLED), previous, NOW, 1) == {"conditions": [ready], "drifted": None}
     assert drift_status(DriftReport(DriftMode.DISABLED), {"conditions": [ready]}, NOW, 1) is None
+
+
+def test_settled_only_without_drift_and_without_other_owners_of_chart_fields() -> None:
+    controller = _managed("kube-controller-manager", {"f:metadata": {"f:annotations": {
+        ".": {}, "f:deployment.kubernetes.io/revision": {}}}, "f:status": {"f:replicas": {}}})
+    injector = _managed("injector", {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+        'k:{"name":"web"}': {".": {}, "f:env": {}}, 'k:{"name":"proxy"}': {".": {}, "f:image": {}}}}}}})
+    assert settled(DESIRED, _live(managers=[controller, injector]), ())  # they own only what the chart leaves
+    assert not settled(DESIRED, _live(image="nginx:evil"), ())  # drift
+    assert not settled(DESIRED, None, ())
+    same_value = _managed("kubectl-edit", {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+        'k:{"name":"web"}': {"f:image": {}}}}}}})
+    assert not settled(DESIRED, _live(managers=[same_value]), ())  # a later edit would not move Rudder's fields
+    assert not settled(DESIRED, _live(managers=[SCALER]), ())
+    assert settled(DESIRED, _live(replicas=5, managers=[SCALER]), (REPLICAS,))  # ignored: not Rudder's concern
