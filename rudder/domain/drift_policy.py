@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -91,88 +91,106 @@ def _list_entry(node: Mapping[str, Any], item: Any, index: int) -> Any:
     return None
 
 
-def _entry_owns(fields: Any, live: Any, tokens: Tokens) -> bool:
+def _node_at(fields: Any, live: Any, tokens: Tokens) -> Any:
+    """The managedFields node of the field at `tokens` ({} when an atomic parent is owned whole), or None."""
     node, obj = fields, live
     for token in tokens:
         if not isinstance(node, Mapping):
-            return False
+            return None
         if not node or node == {".": {}}:
-            return True  # an atomic value (args, a scalar) owned whole: its parts are owned too
+            return {}  # an atomic value (args, a scalar) owned whole: its parts are owned too
         if isinstance(obj, list):
             if not token.isdigit() or int(token) >= len(obj):
-                return False
+                return None
             node, obj = _list_entry(node, obj[int(token)], int(token)), obj[int(token)]
         else:
             node = node.get(f"f:{token}")
             obj = obj.get(token) if isinstance(obj, Mapping) else None
         if node is None:
-            return False
-    return True
+            return None
+    return node
+
+
+def _others(live: Mapping[str, Any], field_manager: str) -> list[Any]:
+    return [entry.get("fieldsV1") or {} for entry in metadata_of(live).get("managedFields") or ()
+            if isinstance(entry, Mapping) and entry.get("manager") != field_manager]
 
 
 def managed_by_others(live: Mapping[str, Any], tokens: Tokens, field_manager: str = FIELD_MANAGER) -> bool:
     """True when a field manager other than Rudder owns the field at `tokens` (or a field beneath it)."""
-    for entry in metadata_of(live).get("managedFields") or ():
-        if isinstance(entry, Mapping) and entry.get("manager") != field_manager \
-                and _entry_owns(entry.get("fieldsV1") or {}, live, tokens):
-            return True
-    return False
+    return any(_node_at(fields, live, tokens) is not None for fields in _others(live, field_manager))
 
 
-def _remove(body: Any, tokens: Tokens) -> bool:
-    for token in tokens[:-1]:
+def _shared_paths(fields: Any, desired: Any, prefix: Tokens = ()) -> Iterator[Tokens]:
+    """The paths (list items by their index in `desired`) of the fields `desired` sets that a managedFields
+    tree owns: leaves, or whole atomic values."""
+    if not isinstance(fields, Mapping) or not fields:
+        yield prefix
+    elif isinstance(desired, Mapping):
+        for key, child in fields.items():
+            if key.startswith("f:") and key[2:] in desired:
+                yield from _shared_paths(child, desired[key[2:]], (*prefix, key[2:]))
+    elif isinstance(desired, list):
+        for i, item in enumerate(desired):
+            entry = _list_entry(fields, item, i)
+            if entry is not None:
+                yield from _shared_paths(entry, item, (*prefix, str(i)))
+    elif fields != {".": {}}:
+        yield prefix  # a scalar the chart sets, owned beneath: shared
+
+
+def _at(body: Any, tokens: Tokens) -> Any:
+    for token in tokens:
         if isinstance(body, Mapping):
             body = body.get(token)
         elif isinstance(body, list) and token.isdigit() and int(token) < len(body):
             body = body[int(token)]
         else:
-            return False
-    last = tokens[-1]
-    if isinstance(body, dict) and last in body:
-        del body[last]
-        return True
-    if isinstance(body, list) and last.isdigit() and int(last) < len(body):
-        del body[int(last)]
-        return True
-    return False
+            return None
+    return body
+
+
+def _remove(body: Any, tokens: Tokens) -> None:
+    parent, last = _at(body, tokens[:-1]), tokens[-1]
+    if isinstance(parent, dict) and last in parent:
+        del parent[last]
+    elif isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        del parent[int(last)]
+
+
+def _without(desired: Mapping[str, Any], paths: Sequence[Tokens]) -> dict[str, Any]:
+    body = copy.deepcopy(dict(desired))
+    # Highest list index first, so removing one list item does not shift another's index.
+    for tokens in sorted(set(paths), key=lambda t: [(1, int(p), "") if p.isdigit() else (0, 0, p) for p in t],
+                         reverse=True):
+        _remove(body, tokens)
+    return body
 
 
 def strip_ignored(
     desired: Mapping[str, Any], live: Mapping[str, Any] | None, rules: Sequence[IgnoreRule],
     field_manager: str = FIELD_MANAGER,
 ) -> Mapping[str, Any]:
-    """`desired` without the ignored fields another manager owns in `live` (the same object when none)."""
+    """`desired` without the fields, under an ignore rule's pointers, that another manager owns in `live`
+    (the same object when there are none). Only what another manager owns is left out: ignoring
+    `/spec/template` under an injector that owns one container's `env` leaves out that `env`, not the template."""
     if live is None or not rules:
         return desired
-    pointers = [t for t in ignored_pointers(rules, live) if t and managed_by_others(live, t, field_manager)]
-    if not pointers:
-        return desired
-    return _without(desired, pointers)
-
-
-def _without(desired: Mapping[str, Any], pointers: Sequence[Tokens]) -> dict[str, Any]:
-    body = copy.deepcopy(dict(desired))
-    # Deepest and highest index first, so removing one list item does not shift another's index.
-    for tokens in sorted(pointers, key=lambda t: [(len(p), int(p)) if p.isdigit() else (0, 0) for p in t],
-                         reverse=True):
-        _remove(body, tokens)
-    return body
+    paths: list[Tokens] = []
+    for pointer in ignored_pointers(rules, live):
+        wanted = _at(desired, pointer)
+        if not pointer or wanted is None:
+            continue
+        for fields in _others(live, field_manager):
+            node = _node_at(fields, live, pointer)
+            if node is not None:
+                paths.extend((*pointer, *rest) for rest in _shared_paths(node, wanted))
+    return _without(desired, paths) if paths else desired
 
 
 def _shares(fields: Any, desired: Any) -> bool:
     """Whether a managedFields tree owns a field `desired` sets (a keyed list item's fields by its key)."""
-    if not isinstance(fields, Mapping) or not fields:
-        return True  # a leaf on a path the chart sets
-    if isinstance(desired, Mapping):
-        return any(key.startswith("f:") and key[2:] in desired and _shares(child, desired[key[2:]])
-                   for key, child in fields.items())
-    if isinstance(desired, list):
-        for i, item in enumerate(desired):
-            entry = _list_entry(fields, item, i)
-            if entry is not None and _shares(entry, item):
-                return True
-        return False
-    return fields != {".": {}}  # a scalar the chart sets, owned beneath: shared
+    return next(_shared_paths(fields, desired), None) is not None
 
 
 def settled(

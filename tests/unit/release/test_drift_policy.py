@@ -214,3 +214,18 @@ def test_settled_only_without_drift_and_without_other_owners_of_chart_fields() -
     assert not settled(DESIRED, _live(managers=[same_value]), ())  # a later edit would not move Rudder's fields
     assert not settled(DESIRED, _live(managers=[SCALER]), ())
     assert settled(DESIRED, _live(replicas=5, managers=[SCALER]), (REPLICAS,))  # ignored: not Rudder's concern
+
+
+def test_strip_leaves_out_only_what_another_manager_owns_under_a_pointer() -> None:
+    desired = copy.deepcopy(DESIRED)
+    container = desired["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [{"name": "A", "value": "1"}]
+    injector = _managed("injector", {"f:spec": {"f:template": {"f:spec": {"f:containers": {
+        'k:{"name":"web"}': {".": {}, "f:env": {}}, 'k:{"name":"proxy"}': {".": {}, "f:image": {}}}}}}})
+    live = _live(managers=[injector, SCALER])
+    stripped = strip_ignored(desired, live, (IgnoreRule(paths=("/spec",)),))
+    assert stripped["spec"]["template"]["spec"]["containers"] == [{"name": "web", "image": "nginx:1"}]
+    assert "replicas" not in stripped["spec"]  # the scaler's field too, nothing else
+    assert stripped["metadata"] == desired["metadata"]
+    everything = strip_ignored(desired, live, (IgnoreRule(paths=("/metadata", "/kind")),))
+    assert everything is desired  # nobody else owns a field the chart sets there
