@@ -28,11 +28,12 @@ from rudder.domain.prune import inventory_of, plan_prune
 from rudder.domain.redaction import values_from_redactor
 from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revision
 from rudder.domain.status import Failure, FailureReason
-from rudder.kube import drift_repair, secrecy
 from rudder.kube import release_io as io
+from rudder.kube import secrecy
 from rudder.kube import status as report
 from rudder.kube.applier import ApplyFailed, FieldsetCache, apply_objects, check_and_dry_run, prune
 from rudder.kube.client import Kube
+from rudder.kube.drift_repair import converge_drift
 from rudder.models import HistoryPhase, ReleaseSpec, SpecError, ValuesSourceKind, parse_release_spec
 
 log = logging.getLogger("rudder.release")
@@ -353,8 +354,8 @@ def converge(ctx: Context) -> float | None:
     if report.apply_suspension(ctx, live):
         live = report.read_live(ctx, inventory)
     if not ctx.spec.suspend:
-        live = drift_repair.converge_drift(ctx, revision, live, lambda: _stored_objects(ctx, history),
-                                           lambda: report.read_live(ctx, inventory))
+        live = converge_drift(ctx, revision, live, lambda: _stored_objects(ctx, history),
+                              lambda: report.read_live(ctx, inventory))
     outcome = report.health(ctx, revision, live)
     if outcome.deadline_exceeded and ctx.spec.atomic:
         last_ready = ctx.status.get("lastReadyRevision")
