@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from rudder.drift_spec import DriftSpec, parse_drift
 from rudder.durations import check_duration_seconds, parse_duration
 from rudder.postrender.spec import PostRender, parse_post_render
 from rudder.remediation_spec import RemediationSpec, parse_remediation
@@ -211,6 +212,7 @@ class ReleaseSpec:
     atomic: bool = False
     post_render: PostRender = field(default_factory=PostRender)
     remediation: RemediationSpec = field(default_factory=RemediationSpec)
+    drift: DriftSpec = field(default_factory=DriftSpec)
 
 
 class _Reader:
@@ -396,6 +398,7 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
     remediation, problems = parse_remediation(spec, atomic=atomic)
     for path, problem in problems:
         r.fail(path, problem)
+    drift = parse_drift(spec.get("drift"), r.fail)
     if r.errors or chart is None:
         raise SpecError(r.errors)
     return ReleaseSpec(
@@ -411,4 +414,5 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
         atomic=atomic,
         post_render=post_render,
         remediation=remediation,
+        drift=drift,
     )

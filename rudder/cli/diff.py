@@ -17,11 +17,13 @@ from rudder.cli.errors import CliError
 from rudder.cli.output import dump
 from rudder.cli.releases import get_release, histories
 from rudder.cli.rendering import offline_objects, plan_offline, read_values_from, with_live_values_from
+from rudder.domain.drift_policy import strip_ignored
 from rudder.domain.history import history_inventory
 from rudder.domain.history_codec import HistoryCorrupt
 from rudder.domain.objects import ref_of
 from rudder.domain.prune import inventory_of, plan_prune, stale_refs
 from rudder.domain.redaction import Redactor, secret_object_values, values_from_redactor
+from rudder.drift_spec import parse_drift
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.kube.release_io import history_secret_data, stored_values_from_redactor
 from rudder.models import ObjectRef, parse_release_spec
@@ -64,10 +66,13 @@ def run(args: argparse.Namespace) -> int:
     secrets = values_from_redactor(spec.values_from, contents).merged(Redactor.of(secret_object_values(known)))
     if live_release is not None:
         secrets = secrets.merged(_running_secrets(kube, namespace, args.name, status.get("revision")))
+    # The CLI never writes spec.drift: the upgrade applies under the live Release's ignore rules, which leave
+    # out the ignored fields another manager owns (an HPA's replicas): no difference to show for those.
+    ignore = parse_drift(((live_release or {}).get("spec") or {}).get("drift"), lambda _path, _message: None).ignore
     objects = []
     for obj, (live, why) in zip(desired, lives, strict=True):
         if why is None:
-            objects.append(object_diff(obj, live, secrets))
+            objects.append(object_diff(strip_ignored(obj, live, ignore), live, secrets))
         else:
             objects.append(ObjectDiff(str(ref_of(obj)), why[0], note=why[1]))
     if live_release is not None:

@@ -119,7 +119,7 @@ def _owned_paths(live: Mapping[str, Any], managers: Collection[str]) -> list[Pat
     return paths
 
 
-def _render(path: Path) -> str:
+def render_path(path: Path) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -135,6 +135,18 @@ def drift_details(
 ) -> tuple[tuple[str, Any, Any], ...]:
     """`(path, desired value, live value)` for each drifted field of an existing object (the live value is
     ABSENT when the field is missing): what `drifted_fields` reports, with the values, for `rudder diff`."""
+    found = drift_paths(desired, live, field_manager=field_manager, respected_managers=respected_managers)
+    return tuple((render_path(path), want, have) for path, want, have in found)
+
+
+def drift_paths(
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any],
+    *,
+    field_manager: str = FIELD_MANAGER,
+    respected_managers: Collection[str] = RESPECTED_MANAGERS,
+) -> tuple[Difference, ...]:
+    """`drift_details` with the paths as tuples (keys and list indexes), for matching ignore rules."""
     others = [m for m in respected_managers if m != field_manager]
     owned = [p for p in _owned_paths(live, others) if p]
     body = {k: v for k, v in desired.items() if k != "status"}
@@ -143,7 +155,7 @@ def drift_details(
         names = tuple(p for p in path if isinstance(p, str))
         if any(names[: len(o)] == o for o in owned):
             continue
-        drift.append((_render(path), want, have))
+        drift.append((path, want, have))
     return tuple(drift)
 
 

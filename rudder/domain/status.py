@@ -101,6 +101,7 @@ class ReleaseStatus:
     revision_started_at: str | None
     content_digest: str | None
     notes: str
+    extra_conditions: tuple[dict[str, Any], ...] = ()
 
     @property
     def ready_count(self) -> str:
@@ -115,7 +116,7 @@ class ReleaseStatus:
             "phase": self.phase.value,
             "message": self.message,
             "ready": self.ready_count,
-            "conditions": [c.to_dict() for c in self.conditions],
+            "conditions": [c.to_dict() for c in self.conditions] + list(self.extra_conditions),
             "resources": [r.to_dict() for r in self.resources],
             "podStatistics": self.pod_statistics.to_dict(),
             "notes": self.notes,
@@ -180,6 +181,13 @@ def _conditions(
     return tuple(out)
 
 
+def _other_conditions(inputs: StatusInputs) -> list[dict[str, Any]]:
+    """Conditions other parts of the reconcile own (Drifted): carried over as they are."""
+    ours = {c.value for c in ConditionType}
+    return [dict(c) for c in inputs.previous.get("conditions") or ()
+            if isinstance(c, Mapping) and c.get("type") not in ours]
+
+
 def build_status(inputs: StatusInputs) -> ReleaseStatus:
     """The Release status for the observed state.
 
@@ -207,6 +215,7 @@ def build_status(inputs: StatusInputs) -> ReleaseStatus:
         revision_started_at=started_text,
         content_digest=inputs.content_digest or inputs.previous.get("contentDigest"),
         notes=inputs.notes,
+        extra_conditions=tuple(_other_conditions(inputs)),
     )
 
 

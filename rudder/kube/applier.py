@@ -12,9 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rudder.domain.drift_policy import strip_ignored
 from rudder.domain.labels import FIELD_MANAGER, is_kept
 from rudder.domain.order import order_objects, order_refs_for_deletion
 from rudder.domain.ownership import ReleaseIdentity, check_ownership, owned_for_delete
+from rudder.drift_spec import ConflictPolicy, DriftSpec
 from rudder.kube import secrecy
 from rudder.kube.client import Kube, KubeError, Ref
 from rudder.models import ObjectRef
@@ -23,10 +25,32 @@ from rudder.models import ObjectRef
 class ApplyFailed(Exception):
     """A revision could not be applied; `message` names the object and the server's reason."""
 
-    def __init__(self, message: str, *, forbidden: bool = False) -> None:
+    def __init__(self, message: str, *, forbidden: bool = False, conflict: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.forbidden = forbidden
+        self.conflict = conflict  # a server-side-apply conflict with another field manager (not forced)
+
+
+def _failed(obj: Mapping[str, Any], err: KubeError) -> ApplyFailed:
+    return ApplyFailed(f"{_describe(obj)}: {err.message}", forbidden=err.forbidden, conflict=err.status == 409)
+
+
+def _body(kube: Kube, obj: Mapping[str, Any], live: Mapping[str, Any] | bool | None,
+          policy: DriftSpec | None) -> Mapping[str, Any]:
+    """What to apply: without the ignored fields another manager owns (`live` False: not read yet)."""
+    if policy is None or not policy.ignore:
+        return obj
+    if live is False:
+        try:
+            live = kube.get(_ref(obj))
+        except KubeError as err:
+            raise _failed(obj, err) from err
+    return strip_ignored(obj, live if isinstance(live, Mapping) else None, policy.ignore)
+
+
+def _force(policy: DriftSpec | None) -> bool:
+    return policy is None or policy.conflicts is ConflictPolicy.FORCE
 
 
 def _ref(obj: Mapping[str, Any]) -> Ref:
@@ -93,9 +117,14 @@ class ApplyResult:
     kept: tuple[ObjectRef, ...]
 
 
-def check_and_dry_run(kube: Kube, owner: ReleaseIdentity, objects: Sequence[Mapping[str, Any]]) -> None:
-    """Ownership check and server-side dry-run of every object; raises ApplyFailed on the first problem."""
+def check_and_dry_run(kube: Kube, owner: ReleaseIdentity, objects: Sequence[Mapping[str, Any]],
+                      policy: DriftSpec | None = None) -> None:
+    """Ownership check and server-side dry-run of every object; raises ApplyFailed on the first problem.
+
+    `policy` (spec.drift): ignored fields other managers own are left out, and conflicts are not forced
+    under `conflicts: report`."""
     secrecy.remember_objects(objects)  # the server may quote a rejected value of a Secret in its message
+    bodies = {}
     for obj in objects:
         try:
             live = kube.get(_ref(obj))
@@ -105,11 +134,12 @@ def check_and_dry_run(kube: Kube, owner: ReleaseIdentity, objects: Sequence[Mapp
         verdict = check_ownership(live, owner, namespaced=namespaced)
         if not verdict.may_write:
             raise ApplyFailed(verdict.message)
+        bodies[id(obj)] = _body(kube, obj, live, policy)
     for obj in order_objects(objects):
         try:
-            kube.apply(obj, dry_run=True)
+            kube.apply(bodies.get(id(obj), obj), dry_run=True, force=_force(policy))
         except KubeError as err:
-            raise ApplyFailed(f"{_describe(obj)}: {err.message}", forbidden=err.forbidden) from err
+            raise _failed(obj, err) from err
 
 
 def apply_objects(
@@ -117,14 +147,15 @@ def apply_objects(
     objects: Sequence[Mapping[str, Any]],
     cache: FieldsetCache,
     uid: str,
+    policy: DriftSpec | None = None,
 ) -> tuple[dict[str, Any], ...]:
-    """Apply in install order, remembering each object's owned-field digest."""
+    """Apply in install order, remembering each object's owned-field digest (`policy` as in check_and_dry_run)."""
     applied = []
     for obj in order_objects(objects):
         try:
-            live = kube.apply(obj)
+            live = kube.apply(_body(kube, obj, False, policy), force=_force(policy))
         except KubeError as err:
-            raise ApplyFailed(f"{_describe(obj)}: {err.message}", forbidden=err.forbidden) from err
+            raise _failed(obj, err) from err
         cache.remember(uid, live)
         applied.append(live)
     return tuple(applied)

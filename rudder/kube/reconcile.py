@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,11 +29,13 @@ from rudder.domain.redaction import values_from_redactor
 from rudder.domain.revision import RevisionAction, RevisionDecision, decide_revision
 from rudder.domain.revision_origin import with_generation
 from rudder.domain.status import Failure, FailureReason
+from rudder.drift_spec import ConflictPolicy
 from rudder.kube import release_io as io
 from rudder.kube import remediate, secrecy
 from rudder.kube import status as report
 from rudder.kube.applier import ApplyFailed, FieldsetCache, apply_objects, check_and_dry_run, prune
-from rudder.kube.client import Kube, Ref
+from rudder.kube.client import Kube
+from rudder.kube.drift_repair import converge_drift
 from rudder.models import HistoryPhase, ReleaseSpec, SpecError, ValuesSourceKind, parse_release_spec
 
 log = logging.getLogger("rudder.release")
@@ -157,6 +159,10 @@ def _reconcile_spec(
         decision = RevisionDecision(RevisionAction.UNCHANGED, int(current), "inputs unchanged since the rollback")
     if decision.renders and not spec.suspend and remediate.report_stalled(ctx, digest):
         return None
+    if force:
+        # rudder.dev/force-at takes fields other managers hold even under `drift.conflicts: report` (this pass
+        # only); ignore rules still hold: those fields were handed to others on purpose.
+        ctx.spec = replace(spec, drift=replace(spec.drift, conflicts=ConflictPolicy.FORCE))
     try:
         if force:
             remediate.force_reapply(ctx, reapply=decision.action is RevisionAction.UNCHANGED)
@@ -261,8 +267,8 @@ def _apply_and_prune(
             io.emit_event(ctx.kube, ctx.release, "PruneSkipped",
                           f"revision {previous['spec'].get('revision')}: {err}; its objects are not pruned",
                           warning=True)
-    check_and_dry_run(ctx.applier, ctx.owner, objects)
-    apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
+    check_and_dry_run(ctx.applier, ctx.owner, objects, ctx.spec.drift)
+    apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid, ctx.spec.drift)
     if stale is not None:
         prune(ctx.applier, [*stale.delete, *stale.keep], ctx.namespace, ctx.owner)
 
@@ -367,19 +373,8 @@ def converge(ctx: Context) -> float | None:
     if report.apply_suspension(ctx, live):
         live = report.read_live(ctx, inventory)
     if not ctx.spec.suspend:
-        drifted = [ref for ref, obj in live.items() if ctx.cache.drifted(
-            ctx.owner.uid, Ref(ref.api_version, ref.kind, ref.name, ctx.namespace), obj)]
-        if drifted and report.canary_active(ctx):
-            # A CanaryRelease drives traffic fields of this Release's objects (route weights): repairing
-            # them would undo its traffic shift. Drift repair resumes when the canary has finished.
-            drifted = []
-        if drifted:
-            objects = _stored_objects(ctx, history)
-            check_and_dry_run(ctx.applier, ctx.owner, objects)
-            apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
-            live = report.read_live(ctx, inventory)
-            log.info("%s/%s: re-applied revision %d (%d object(s) drifted or unknown)",
-                     ctx.namespace, ctx.owner.name, revision, len(drifted))
+        live = converge_drift(ctx, revision, live, lambda: _stored_objects(ctx, history),
+                              lambda: report.read_live(ctx, inventory))
     outcome = report.health(ctx, revision, live)
     if outcome.deadline_exceeded:
         # spec.install / spec.upgrade remediation (atomic is its shorthand): retry, roll back, uninstall

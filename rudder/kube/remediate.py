@@ -111,8 +111,8 @@ def _mark_failed(ctx: Context, revision: int, history: Mapping[str, Any]) -> Non
 
 def _reapply(ctx: Context, history: Mapping[str, Any]) -> None:
     objects = reconcile.stored_objects_of(ctx, history)
-    check_and_dry_run(ctx.applier, ctx.owner, objects)
-    apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid)
+    check_and_dry_run(ctx.applier, ctx.owner, objects, ctx.spec.drift)
+    apply_objects(ctx.applier, objects, ctx.cache, ctx.owner.uid, ctx.spec.drift)
 
 
 def uninstall_pending(ctx: Context, history: Mapping[str, Any]) -> bool:
