@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from rudder.cel import Program
 from rudder.durations import check_duration_seconds, parse_duration
+from rudder.health_spec import FailFast, HealthCheck, expression, parse_fail_fast, parse_health_checks
 from rudder.postrender.spec import PostRender, parse_post_render
 
 API_GROUP = "rudder.dev"
@@ -189,9 +191,11 @@ class RollbackTo:
 
 @dataclass(frozen=True)
 class DependsOn:
-    """One `spec.dependsOn` entry: a Release of the same namespace that must be Ready first."""
+    """One `spec.dependsOn` entry: a Release of the same namespace that must be Ready first, or, with
+    `ready_expr`, for which that CEL expression (`dep`: the dependency, `self`: this Release) is true."""
 
     name: str
+    ready_expr: Program | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -209,6 +213,8 @@ class ReleaseSpec:
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     atomic: bool = False
     post_render: PostRender = field(default_factory=PostRender)
+    health_checks: tuple[HealthCheck, ...] = ()
+    fail_fast: FailFast = field(default_factory=FailFast)
 
 
 class _Reader:
@@ -328,8 +334,11 @@ def _parse_depends_on(r: _Reader, raw: Any) -> tuple[DependsOn, ...]:
         entry = r.mapping(item, f"spec.dependsOn[{i}]", required=True)
         if entry is not None:
             name = r.string(entry.get("name"), f"spec.dependsOn[{i}].name", required=True)
+            problems: list[tuple[str, str]] = []
+            ready_expr = expression(entry.get("readyExpr"), f"spec.dependsOn[{i}].readyExpr", problems)
+            r.errors.extend(FieldError(path, message) for path, message in problems)
             if name:
-                out.append(DependsOn(name=name))
+                out.append(DependsOn(name=name, ready_expr=ready_expr))
     return tuple(out)
 
 
@@ -391,6 +400,10 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
     atomic = r.boolean(spec.get("atomic"), "spec.atomic")
     post_render, problems = parse_post_render(spec.get("postRender"))
     r.errors.extend(FieldError(path, message) for path, message in problems)
+    health_checks, problems = parse_health_checks(spec.get("healthChecks"))
+    r.errors.extend(FieldError(path, message) for path, message in problems)
+    fail_fast, problems = parse_fail_fast(spec.get("failFast"))
+    r.errors.extend(FieldError(path, message) for path, message in problems)
     if r.errors or chart is None:
         raise SpecError(r.errors)
     return ReleaseSpec(
@@ -405,4 +418,6 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
         timeout_seconds=timeout,
         atomic=atomic,
         post_render=post_render,
+        health_checks=health_checks,
+        fail_fast=fail_fast,
     )

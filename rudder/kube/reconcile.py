@@ -367,12 +367,14 @@ def converge(ctx: Context) -> float | None:
             log.info("%s/%s: re-applied revision %d (%d object(s) drifted or unknown)",
                      ctx.namespace, ctx.owner.name, revision, len(drifted))
     outcome = report.health(ctx, revision, live)
-    if outcome.deadline_exceeded and ctx.spec.atomic:
+    # A revision that failed before it was ever Ready (its deadline, a terminal pod problem, a Failed
+    # resource) is rolled back with `atomic` right away, not at the timeout.
+    if outcome.revision_failed and ctx.spec.atomic:
         last_ready = ctx.status.get("lastReadyRevision")
         if last_ready and int(last_ready) != revision:
             rollback(ctx, int(last_ready), reason="AtomicRollback", failed_revision=revision)
             return None
-    if outcome.deadline_exceeded:
+    if outcome.revision_failed:
         io.write_history_statuses(ctx.kube, ctx.namespace, [history],
                                   {revision: {"phase": HistoryPhase.FAILED.value}}
                                   if (history.get("status") or {}).get("phase") != HistoryPhase.FAILED.value

@@ -1,0 +1,176 @@
+"""CEL expressions of a Release spec (`spec.healthChecks`, `spec.dependsOn[].readyExpr`), compiled and
+evaluated with bounded cost.
+
+Pure (no cluster access, no imports from the rest of Rudder) so that `rudder.models` can check
+expressions while parsing a spec.
+
+Bounds, so no expression can hang or exhaust the controller:
+- an expression is at most MAX_EXPRESSION_CHARS characters; it is parsed once per process (an LRU cache
+  keyed by its text), so a spec read on every pass costs no re-parse;
+- each evaluation has a budget of EVALUATION_BUDGET cost units: one per syntax-tree node visited (macros
+  such as `all`/`exists`/`map` visit their body once per element) plus the length of every list, map or
+  string a node produces, so nested loops and growing lists run out of budget instead of running on;
+- the object is the API server's (at most etcd's object size), with `metadata.managedFields` left out.
+Any failure comes back as a message, never an exception: compile errors name the field, evaluation
+errors name the field and the object.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import celpy
+import lark
+from celpy.adapter import json_to_cel
+from celpy.celparser import CELParseError
+from celpy.evaluation import Evaluator
+
+MAX_EXPRESSION_CHARS = 2048
+EVALUATION_BUDGET = 20_000  # cost units; a condition check over a typical object costs a few hundred
+
+
+class _BudgetExceeded(Exception):
+    pass
+
+
+class _Meter:
+    def __init__(self, budget: int) -> None:
+        self.left = budget
+
+    def charge(self, value: Any) -> None:
+        cost = 1
+        if isinstance(value, list | dict | str | bytes):
+            cost += len(value)
+        self.left -= cost
+        if self.left < 0:
+            raise _BudgetExceeded
+
+
+class _MeteredEvaluator(Evaluator):
+    """celpy's tree-walking evaluator, charging every node it visits to a shared meter (macro bodies are
+    evaluated by sub-evaluators, which share the meter)."""
+
+    def __init__(self, ast: lark.Tree[Any], activation: Any, meter: _Meter) -> None:
+        super().__init__(ast, activation)
+        self.meter = meter
+
+    def sub_evaluator(self, ast: lark.Tree[Any]) -> Evaluator:
+        return _MeteredEvaluator(ast, self.activation, self.meter)
+
+    def visit(self, tree: lark.Tree[Any]) -> Any:
+        value = super().visit(tree)
+        self.meter.charge(value)
+        return value
+
+    def visit_children(self, tree: lark.Tree[Any]) -> list[Any]:
+        values = super().visit_children(tree)
+        for value in values:
+            self.meter.charge(value)
+        return values
+
+
+_ENVIRONMENT = celpy.Environment()
+
+
+@dataclass(frozen=True, eq=False)
+class Program:
+    """A compiled expression, ready to evaluate any number of times."""
+
+    text: str
+    runner: celpy.Runner = field(repr=False)
+
+
+@dataclass(frozen=True)
+class CompileError:
+    """Why an expression cannot be used (first line of the parser's message)."""
+
+    message: str
+
+
+def compile_expression(text: str) -> Program | CompileError:
+    """Parse `text` once (cached by text); problems come back as a CompileError."""
+    if len(text) > MAX_EXPRESSION_CHARS:
+        return CompileError(f"longer than {MAX_EXPRESSION_CHARS} characters ({len(text)})")
+    if not text.strip():
+        return CompileError("is empty")
+    return _compile(text)
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(text: str) -> Program | CompileError:
+    try:
+        ast = _ENVIRONMENT.compile(text)
+        runner = _ENVIRONMENT.program(ast)
+    except CELParseError as err:
+        return CompileError(_syntax_error(text, err))
+    except RecursionError:
+        return CompileError("nested too deeply")
+    except Exception as err:  # any parser failure is the expression's problem
+        return CompileError(str(err).splitlines()[0][:300] if str(err) else type(err).__name__)
+    return Program(text, runner)
+
+
+def _syntax_error(text: str, err: CELParseError) -> str:
+    line, column = getattr(err, "line", None), getattr(err, "column", None)
+    if not isinstance(line, int) or not isinstance(column, int):
+        return "syntax error"
+    source = text.splitlines()[line - 1] if 0 < line <= len(text.splitlines()) else ""
+    near = source[max(column - 11, 0):column + 10]
+    return f"syntax error at line {line}, column {column} (near {near!r})"
+
+
+@dataclass(frozen=True)
+class EvaluationError:
+    """Why an evaluation gave no value (missing field, wrong type, budget exhausted, ...)."""
+
+    message: str
+
+
+def _without_managed_fields(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    meta = obj.get("metadata")
+    if isinstance(meta, Mapping) and "managedFields" in meta:
+        return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return obj
+
+
+def evaluate(program: Program, variables: Mapping[str, Mapping[str, Any]],
+             *, budget: int = EVALUATION_BUDGET) -> Any | EvaluationError:
+    """The value of `program` with each variable bound to a plain JSON object (as Python data)."""
+    meter = _Meter(budget)
+    try:
+        context = {name: json_to_cel(dict(_without_managed_fields(obj))) for name, obj in variables.items()}
+        evaluator = _MeteredEvaluator(program.runner.ast, program.runner.new_activation(), meter)
+        value = evaluator.evaluate(context)
+    except _BudgetExceeded:
+        return EvaluationError(f"exceeded the evaluation budget of {budget} cost units")
+    except RecursionError:
+        return EvaluationError("nested too deeply")
+    except Exception as err:  # CELEvalError, and plain errors on odd input
+        return EvaluationError(_eval_message(err))
+    return _plain(value)
+
+
+def _eval_message(err: BaseException) -> str:
+    args = getattr(err, "args", ())
+    first = args[0] if args else None
+    text = first if isinstance(first, str) else str(err)
+    return text.splitlines()[0][:300] if text else type(err).__name__
+
+
+def _plain(value: Any) -> Any:
+    # celpy's BoolType subclasses int: report booleans as bool so a caller can insist on one.
+    if isinstance(value, celpy.celtypes.BoolType):
+        return bool(value)
+    return value
+
+
+def evaluate_bool(program: Program, variables: Mapping[str, Mapping[str, Any]],
+                  *, budget: int = EVALUATION_BUDGET) -> bool | EvaluationError:
+    """Like `evaluate`, for an expression that must give true or false."""
+    value = evaluate(program, variables, budget=budget)
+    if isinstance(value, EvaluationError | bool):
+        return value
+    return EvaluationError(f"must evaluate to a bool, not {type(value).__name__.removesuffix('Type').lower()}")
