@@ -5,8 +5,8 @@ Pure (no cluster access, no imports from the rest of Rudder) so that `rudder.mod
 expressions while parsing a spec.
 
 Bounds, so no expression can hang or exhaust the controller:
-- an expression is at most MAX_EXPRESSION_CHARS characters; it is parsed once per process (an LRU cache
-  keyed by its text), so a spec read on every pass costs no re-parse;
+- an expression is at most MAX_EXPRESSION_CHARS characters and MAX_TREE_DEPTH syntax-tree levels deep; it
+  is parsed once per process (an LRU cache keyed by its text), so a spec read on every pass costs no re-parse;
 - each evaluation has a budget of EVALUATION_BUDGET cost units: one per syntax-tree node visited (macros
   such as `all`/`exists`/`map` visit their body once per element) plus the length of every list, map or
   string a node produces, so nested loops and growing lists run out of budget instead of running on;
@@ -29,6 +29,8 @@ from celpy.celparser import CELParseError
 from celpy.evaluation import Evaluator
 
 MAX_EXPRESSION_CHARS = 2048
+# Syntax-tree levels (about ten per nested bracket or call): evaluation recurses once per level.
+MAX_TREE_DEPTH = 250
 EVALUATION_BUDGET = 20_000  # cost units; a condition check over a typical object costs a few hundred
 
 
@@ -110,7 +112,18 @@ def _compile(text: str) -> Program | CompileError:
         return CompileError("nested too deeply")
     except Exception as err:  # any parser failure is the expression's problem
         return CompileError(str(err).splitlines()[0][:300] if str(err) else type(err).__name__)
+    if _depth(ast) > MAX_TREE_DEPTH:
+        return CompileError(f"nested too deeply (more than {MAX_TREE_DEPTH} syntax-tree levels)")
     return Program(text, runner)
+
+
+def _depth(tree: lark.Tree[Any]) -> int:
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in node.children if isinstance(child, lark.Tree))
+    return deepest
 
 
 def _syntax_error(text: str, err: CELParseError) -> str:
