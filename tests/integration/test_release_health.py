@@ -6,7 +6,7 @@ the revision fast with the pod's reason and message in status, long before `spec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -66,29 +66,23 @@ def widget_group(cluster: Cluster, namespace: str) -> Iterator[str]:
         yield group
     finally:
         ext.delete_custom_resource_definition(name)
+        wait_for(lambda: _gone(lambda: ext.read_custom_resource_definition(name)), timeout=60,
+                 what=f"CRD {name} deleted")
 
-        def gone() -> bool:
-            try:
-                ext.read_custom_resource_definition(name)
-            except ApiException as exc:
-                return exc.status == 404
-            return False
 
-        wait_for(gone, timeout=60, what=f"CRD {name} deleted")
+def _gone(read: Callable[[], object]) -> bool:
+    try:
+        read()
+    except ApiException as exc:
+        return exc.status == 404
+    return False
 
 
 def _delete_release(cluster: Cluster, namespace: str, name: str) -> None:
     """Uninstall before the CRD goes, so the controller deletes the Widget it made while its kind exists."""
     cluster.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, "releases", name)
-
-    def gone() -> bool:
-        try:
-            get_release(cluster, namespace, name)
-        except ApiException as exc:
-            return exc.status == 404
-        return False
-
-    wait_for(gone, timeout=60, what=f"Release {name} uninstalled")
+    wait_for(lambda: _gone(lambda: get_release(cluster, namespace, name)), timeout=60,
+             what=f"Release {name} uninstalled")
 
 
 def _resource(rel: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -102,10 +96,11 @@ def test_a_cel_health_rule_gates_ready_for_a_custom_resource(
     # No has(): until the field exists the rule cannot be evaluated, and status says so.
     checks = [{"apiVersion": api_version, "kind": "Widget", "current": "self.status.ready == true",
                "failed": "has(self.status.error)"}]
-    create_release(cluster, namespace, release_body(
+    created = create_release(cluster, namespace, release_body(
         "gadget", templates={"widget.yaml": WIDGET}, chart_values={"apiVersion": api_version},
         healthChecks=checks))
     try:
+        assert created["spec"]["healthChecks"] == checks, "the Release CRD keeps spec.healthChecks"
         rel = wait_release(cluster, namespace, "gadget", phase="Progressing", revision=1,
                            message="spec.healthChecks[0].current: cannot evaluate on Widget/gadget-w")
         assert _resource(rel, "Widget")["phase"] == "Progressing"
@@ -199,3 +194,22 @@ def test_atomic_rolls_back_when_the_revision_fails_fast(
     reasons = {e.reason for e in events_for(cluster, namespace, "quick")}
     assert {"ImagePullBackOff", "AtomicRollback"} <= reasons
     assert not cluster.apps.read_namespaced_deployment("quick-web", namespace).spec.template.spec.node_selector
+
+
+def test_depends_on_with_a_ready_expression_waits_for_it(
+    cluster: Cluster, namespace: str, controller: ControllerProcess
+) -> None:
+    create_release(cluster, namespace, release_body("db"))
+    wait_release(cluster, namespace, "db", phase="Ready", revision=1)
+    depends = [{"name": "db", "readyExpr": "dep.status.phase == 'Ready' && dep.status.revision >= 2"}]
+    created = create_release(cluster, namespace, release_body("front", dependsOn=depends))
+    assert created["spec"]["dependsOn"] == depends, "the Release CRD keeps spec.dependsOn[].readyExpr"
+
+    rel = wait_release(cluster, namespace, "front", phase="Pending",
+                       message="db (spec.dependsOn[0].readyExpr is false)")
+    assert "revision" not in rel["status"]
+    assert not cluster.core.list_namespaced_config_map(namespace, label_selector="rudder.dev/release=front").items
+
+    patch_release(cluster, namespace, "db", {"spec": {"values": {"greeting": "v2"}}})
+    wait_release(cluster, namespace, "db", phase="Ready", revision=2)
+    wait_release(cluster, namespace, "front", phase="Ready", revision=1)
