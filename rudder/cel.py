@@ -10,6 +10,9 @@ Bounds, so no expression can hang or exhaust the controller:
 - each evaluation has a budget of EVALUATION_BUDGET cost units: one per syntax-tree node visited (macros
   such as `all`/`exists`/`map` visit their body once per element) plus the length of every list, map or
   string a node produces, so nested loops and growing lists run out of budget instead of running on;
+- all evaluations of one reconcile pass share an Allowance of PASS_BUDGET units, so a Release with many
+  objects cannot multiply the bound: once spent, the remaining evaluations of that pass are skipped (and
+  reported as such);
 - the object is the API server's (at most etcd's object size), with `metadata.managedFields` left out.
 Any failure comes back as a message, never an exception: compile errors name the field, evaluation
 errors name the field and the object.
@@ -32,6 +35,7 @@ MAX_EXPRESSION_CHARS = 2048
 # Syntax-tree levels (about ten per nested bracket or call): evaluation recurses once per level.
 MAX_TREE_DEPTH = 250
 EVALUATION_BUDGET = 20_000  # cost units; a condition check over a typical object costs a few hundred
+PASS_BUDGET = 200_000  # cost units for all the evaluations of one Release's reconcile pass
 
 
 class _BudgetExceeded(Exception):
@@ -135,6 +139,14 @@ def _syntax_error(text: str, err: CELParseError) -> str:
     return f"syntax error at line {line}, column {column} (near {near!r})"
 
 
+class Allowance:
+    """The cost units left to one reconcile pass (shared by its evaluations; not thread-safe, one per pass)."""
+
+    def __init__(self, total: int = PASS_BUDGET) -> None:
+        self.total = total
+        self.left = total
+
+
 @dataclass(frozen=True)
 class EvaluationError:
     """Why an evaluation gave no value (missing field, wrong type, budget exhausted, ...)."""
@@ -150,9 +162,25 @@ def _without_managed_fields(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def evaluate(program: Program, variables: Mapping[str, Mapping[str, Any]],
-             *, budget: int = EVALUATION_BUDGET) -> Any | EvaluationError:
-    """The value of `program` with each variable bound to a plain JSON object (as Python data)."""
-    meter = _Meter(budget)
+             *, budget: int = EVALUATION_BUDGET, allowance: Allowance | None = None) -> Any | EvaluationError:
+    """The value of `program` with each variable bound to a plain JSON object (as Python data); its cost is
+    taken from `allowance` when given."""
+    if allowance is None:
+        return _evaluate(program, variables, budget)
+    if allowance.left <= 0:
+        return EvaluationError(f"not evaluated: this pass's budget of {allowance.total} cost units is spent")
+    spend = min(budget, allowance.left)
+    meter = _Meter(spend)
+    value = _evaluate(program, variables, spend, meter)
+    allowance.left -= spend - max(meter.left, 0)
+    if isinstance(value, EvaluationError) and meter.left < 0 and spend < budget:
+        return EvaluationError(f"stopped: this pass's budget of {allowance.total} cost units is spent")
+    return value
+
+
+def _evaluate(program: Program, variables: Mapping[str, Mapping[str, Any]], budget: int,
+              meter: _Meter | None = None) -> Any | EvaluationError:
+    meter = meter or _Meter(budget)
     try:
         context = {name: json_to_cel(dict(_without_managed_fields(obj))) for name, obj in variables.items()}
         evaluator = _MeteredEvaluator(program.runner.ast, program.runner.new_activation(), meter)
@@ -181,9 +209,9 @@ def _plain(value: Any) -> Any:
 
 
 def evaluate_bool(program: Program, variables: Mapping[str, Mapping[str, Any]],
-                  *, budget: int = EVALUATION_BUDGET) -> bool | EvaluationError:
+                  *, budget: int = EVALUATION_BUDGET, allowance: Allowance | None = None) -> bool | EvaluationError:
     """Like `evaluate`, for an expression that must give true or false."""
-    value = evaluate(program, variables, budget=budget)
+    value = evaluate(program, variables, budget=budget, allowance=allowance)
     if isinstance(value, EvaluationError | bool):
         return value
     return EvaluationError(f"must evaluate to a bool, not {type(value).__name__.removesuffix('Type').lower()}")

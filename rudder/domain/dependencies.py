@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rudder.cel import EvaluationError, evaluate_bool
+from rudder.cel import Allowance, EvaluationError, evaluate_bool
 from rudder.models import DependsOn, ReleasePhase
 
 
@@ -68,13 +68,15 @@ def evaluate_dependencies(
     if cycle:
         return DependencyVerdict(False, "dependency cycle: " + " -> ".join(cycle), cycle)
     waiting = []
+    allowance = Allowance()  # one pass's CEL budget for all readyExpr evaluations
     for index, dependency in enumerate(depends_on):
         phase = phases.get(dependency.name)
         body = (bodies or {}).get(dependency.name)
         if phase is None and body is None:
             waiting.append(f"{dependency.name} (not found)")
         elif dependency.ready_expr is not None:
-            ready = evaluate_bool(dependency.ready_expr, {"dep": body or {}, "self": own or {}})
+            ready = evaluate_bool(dependency.ready_expr, {"dep": body or {}, "self": own or {}},
+                                  allowance=allowance)
             if isinstance(ready, EvaluationError):
                 waiting.append(f"{dependency.name} (spec.dependsOn[{index}].readyExpr: {ready.message})")
             elif not ready:

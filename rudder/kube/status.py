@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from rudder.cel import Allowance
 from rudder.domain.cel_health import assess_with_checks
 from rudder.domain.dependencies import evaluate_dependencies
 from rudder.domain.failfast import terminal_failure
@@ -163,7 +164,8 @@ def _pods_and_hashes(ctx: Context, workloads: list[Mapping[str, Any]]) -> tuple[
 
 def health(ctx: Context, revision: int, live: Mapping[ObjectRef, Mapping[str, Any] | None]) -> Outcome:
     """Assess every managed object and its pods, and write the status if it changed."""
-    resources = [assess_with_checks(ref, obj, ctx.spec.health_checks) for ref, obj in live.items()]
+    allowance = Allowance()  # the CEL budget of this pass, shared by every health check evaluation
+    resources = [assess_with_checks(ref, obj, ctx.spec.health_checks, allowance) for ref, obj in live.items()]
     workloads = [obj for obj in live.values() if obj and obj.get("kind") in WORKLOAD_KINDS]
     pods, hashes = _pods_and_hashes(ctx, workloads)
     stats = pod_statistics(pods, hashes)

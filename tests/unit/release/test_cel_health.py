@@ -12,6 +12,7 @@ import pytest
 
 from rudder.cel import (
     MAX_EXPRESSION_CHARS,
+    Allowance,
     CompileError,
     EvaluationError,
     Program,
@@ -96,6 +97,17 @@ class TestEvaluate:
         assert isinstance(evaluate_bool(growing, {"self": {"items": list(range(200))}}, budget=5000),
                           EvaluationError)
         assert evaluate_bool(growing, {"self": {"items": [1, 2]}}, budget=5000) is True
+
+    def test_a_pass_allowance_bounds_many_evaluations_together(self) -> None:
+        nested = program("self.items.all(a, self.items.all(b, a + b >= 0))")
+        live = {"self": {"items": list(range(20))}}  # 11,155 units: within one evaluation's budget
+        allowance = Allowance(25_000)
+        assert evaluate_bool(nested, live, allowance=allowance) is True
+        assert evaluate_bool(nested, live, allowance=allowance) is True
+        assert evaluate_bool(nested, live, allowance=allowance) == EvaluationError(
+            "stopped: this pass's budget of 25000 cost units is spent")
+        assert evaluate_bool(program("true"), {}, allowance=allowance) == EvaluationError(
+            "not evaluated: this pass's budget of 25000 cost units is spent")
 
     def test_managed_fields_are_not_visible(self) -> None:
         live = {"metadata": {"name": "w", "managedFields": [{"manager": "x"}]}}
