@@ -78,7 +78,10 @@ class _MeteredEvaluator(Evaluator):
         return values
 
 
-_ENVIRONMENT = celpy.Environment()
+@functools.cache
+def _environment() -> celpy.Environment:
+    # Built on first use (it builds the CEL grammar's parser): a spec without expressions never pays for it.
+    return celpy.Environment()
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,8 +111,8 @@ def compile_expression(text: str) -> Program | CompileError:
 @functools.lru_cache(maxsize=512)
 def _compile(text: str) -> Program | CompileError:
     try:
-        ast = _ENVIRONMENT.compile(text)
-        runner = _ENVIRONMENT.program(ast)
+        ast = _environment().compile(text)
+        runner = _environment().program(ast)
     except CELParseError as err:
         return CompileError(_syntax_error(text, err))
     except RecursionError:
