@@ -2,7 +2,9 @@
 not true yet keeps the Release from Ready (an expression that cannot be evaluated is reported naming the
 object), and setting the status field the rule reads makes it Ready; a pod stuck in ImagePullBackOff fails
 the revision fast with the pod's reason and message in status, long before `spec.timeout`, and with
-`atomic` the last Ready revision comes back then."""
+`atomic` the last Ready revision comes back then; `dependsOn[].readyExpr` holds a Release until the expression
+over its dependency is true; an expression that does not parse is an InvalidSpec naming its field, nothing is
+applied, and fixing it proceeds."""
 
 from __future__ import annotations
 
@@ -213,3 +215,22 @@ def test_depends_on_with_a_ready_expression_waits_for_it(
     patch_release(cluster, namespace, "db", {"spec": {"values": {"greeting": "v2"}}})
     wait_release(cluster, namespace, "db", phase="Ready", revision=2)
     wait_release(cluster, namespace, "front", phase="Ready", revision=1)
+
+
+def test_a_bad_expression_is_an_invalid_spec_naming_its_field_and_nothing_is_applied(
+    cluster: Cluster, namespace: str, controller: ControllerProcess
+) -> None:
+    bad = [{"group": "apps", "kind": "Deployment", "current": "self.status.readyReplicas >"}]
+    create_release(cluster, namespace, release_body("typo", healthChecks=bad))
+
+    rel = wait_release(cluster, namespace, "typo", phase="Failed",
+                       message="spec.healthChecks[0].current: syntax error at line 1")
+    assert {c["type"]: c for c in rel["status"]["conditions"]}["Failed"]["reason"] == "InvalidSpec"
+    assert not cluster.apps.list_namespaced_deployment(namespace).items
+
+    good = [{"group": "apps", "kind": "Deployment",
+             "current": "has(self.status.readyReplicas) && self.status.readyReplicas == self.spec.replicas"}]
+    patch_release(cluster, namespace, "typo", {"spec": {"healthChecks": good}})
+    rel = wait_release(cluster, namespace, "typo", phase="Ready", revision=1)
+    web = next(r for r in rel["status"]["resources"] if r["kind"] == "Deployment")
+    assert web["message"] == "spec.healthChecks[0].current is true"
