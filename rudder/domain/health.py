@@ -161,6 +161,10 @@ def pod_health(live: Mapping[str, Any]) -> Verdict:
             return _P.PROGRESSING, f"container {status.get('name')} is waiting: {reason}"
     if phase == "Running" and condition_is(live, "Ready"):
         return _P.READY, "running"
+    scheduled = conditions_of(live).get("PodScheduled") or {}
+    if str(scheduled.get("status")) == "False":  # kstatus: still in progress, say why
+        why = scheduled.get("message") or scheduled.get("reason")
+        return _P.PROGRESSING, f"not scheduled: {why}" if why else "not scheduled"
     return _P.PROGRESSING, f"pod is {phase}"
 
 

@@ -104,3 +104,10 @@ def test_crd_is_ready_when_established_and_failed_when_its_names_conflict() -> N
     crd["status"]["conditions"] = [{"type": "NamesAccepted", "status": "False", "reason": "NameConflict",
                                     "message": "plural taken"}]
     assert judge(crd) == (P.FAILED, "NameConflict: plural taken")
+
+
+def test_an_unschedulable_pod_says_why() -> None:
+    live = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": {
+        "phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                            "message": "0/3 nodes are available"}]}}
+    assert judge(live) == (P.PROGRESSING, "not scheduled: 0/3 nodes are available")
