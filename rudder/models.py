@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from rudder.cel import Program
 from rudder.drift_spec import DriftSpec, parse_drift
 from rudder.durations import check_duration_seconds, parse_duration
+from rudder.health_spec import FailFast, HealthCheck, expression, parse_fail_fast, parse_health_checks
 from rudder.postrender.spec import PostRender, parse_post_render
 from rudder.remediation_spec import RemediationSpec, parse_remediation
 
@@ -191,9 +193,11 @@ class RollbackTo:
 
 @dataclass(frozen=True)
 class DependsOn:
-    """One `spec.dependsOn` entry: a Release of the same namespace that must be Ready first."""
+    """One `spec.dependsOn` entry: a Release of the same namespace that must be Ready first, or, with
+    `ready_expr`, for which that CEL expression (`dep`: the dependency, `self`: this Release) is true."""
 
     name: str
+    ready_expr: Program | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,6 +217,8 @@ class ReleaseSpec:
     post_render: PostRender = field(default_factory=PostRender)
     remediation: RemediationSpec = field(default_factory=RemediationSpec)
     drift: DriftSpec = field(default_factory=DriftSpec)
+    health_checks: tuple[HealthCheck, ...] = ()
+    fail_fast: FailFast = field(default_factory=FailFast)
 
 
 class _Reader:
@@ -332,8 +338,11 @@ def _parse_depends_on(r: _Reader, raw: Any) -> tuple[DependsOn, ...]:
         entry = r.mapping(item, f"spec.dependsOn[{i}]", required=True)
         if entry is not None:
             name = r.string(entry.get("name"), f"spec.dependsOn[{i}].name", required=True)
+            problems: list[tuple[str, str]] = []
+            ready_expr = expression(entry.get("readyExpr"), f"spec.dependsOn[{i}].readyExpr", problems)
+            r.errors.extend(FieldError(path, message) for path, message in problems)
             if name:
-                out.append(DependsOn(name=name))
+                out.append(DependsOn(name=name, ready_expr=ready_expr))
     return tuple(out)
 
 
@@ -399,6 +408,10 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
     for path, problem in problems:
         r.fail(path, problem)
     drift = parse_drift(spec.get("drift"), r.fail)
+    health_checks, problems = parse_health_checks(spec.get("healthChecks"))
+    r.errors.extend(FieldError(path, message) for path, message in problems)
+    fail_fast, problems = parse_fail_fast(spec.get("failFast"))
+    r.errors.extend(FieldError(path, message) for path, message in problems)
     if r.errors or chart is None:
         raise SpecError(r.errors)
     return ReleaseSpec(
@@ -415,4 +428,6 @@ def parse_release_spec(raw: Mapping[str, Any]) -> ReleaseSpec:
         post_render=post_render,
         remediation=remediation,
         drift=drift,
+        health_checks=health_checks,
+        fail_fast=fail_fast,
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from rudder.domain.failfast import TERMINAL_WAITING_REASONS
 from rudder.domain.remediation import Counters, Phase, phase_of
 from rudder.domain.revision_origin import history_generation
 from rudder.models import ConditionType, HistoryPhase, ReleasePhase
@@ -33,8 +34,9 @@ from rudder.remediation_spec import parse_remediation
 
 # Failure reasons about the running revision's own resources; any other reason is the controller refusing
 # the newest spec before it made a revision of it (InvalidSpec, RenderFailed, InputMissing, Forbidden, ...).
-REVISION_FAILURES = frozenset({"ResourceFailed", "ProgressDeadlineExceeded", "CrashLoopBackOff"})
-DEADLINE = "ProgressDeadlineExceeded"  # the failure remediation (and atomic) acts on
+# (Fail-fast reasons too: a terminal container state of a revision never Ready, rudder.domain.failfast.)
+REVISION_FAILURES = frozenset({"ResourceFailed", "ProgressDeadlineExceeded", "CrashLoopBackOff",
+                               *TERMINAL_WAITING_REASONS})
 SUSPENDED_BEFORE_INSTALL = "Suspended"  # the Failed reason of a Release suspended before its first install
 
 
@@ -207,8 +209,8 @@ def _follow(view: ReleaseView, stored: Mapping[int, StoredRevision], revision: i
     if view.phase == ReleasePhase.READY:
         return Reading(WaitCode.READY, f"revision {revision} is Ready")
     if view.phase == ReleasePhase.FAILED:
-        if view.reason == DEADLINE and view.remediation_pending:
-            return Reading(None, f"revision {revision} missed its deadline; remediation acts next (retry, "
+        if view.reason in REVISION_FAILURES and view.remediation_pending:
+            return Reading(None, f"revision {revision} failed ({view.reason}); remediation acts next (retry, "
                                  f"rollback{f' to revision {view.last_ready}' if view.last_ready else ''} or "
                                  "uninstall, per spec.install/spec.upgrade or atomic)")
         made_from = record.generation if record is not None else None

@@ -1,10 +1,13 @@
-"""`dependsOn`: wait until the named Releases are Ready; report cycles across a namespace's Releases."""
+"""`dependsOn`: wait until the named Releases are Ready (or their `readyExpr` is true); report cycles across
+a namespace's Releases."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from rudder.cel import Allowance, EvaluationError, evaluate_bool
 from rudder.models import DependsOn, ReleasePhase
 
 
@@ -48,11 +51,16 @@ def evaluate_dependencies(
     depends_on: Sequence[DependsOn],
     phases: Mapping[str, ReleasePhase | None],
     graph: Mapping[str, Sequence[str]] | None = None,
+    *,
+    bodies: Mapping[str, Mapping[str, Any]] | None = None,
+    own: Mapping[str, Any] | None = None,
 ) -> DependencyVerdict:
     """Whether Release `name` may proceed.
 
-    `phases` gives the phase of each dependency (None or absent: the Release does not exist). A cycle
-    through `name` (in `graph`, or a Release depending on itself) is reported and never becomes ready.
+    `phases` gives the phase of each dependency (None or absent: the Release does not exist). A dependency
+    with a `readyExpr` is satisfied when the expression is true over its body in `bodies` (`dep`) and the
+    dependent Release `own` (`self`), whatever its phase. A cycle through `name` (in `graph`, or a Release
+    depending on itself) is reported and never becomes ready.
     """
     full_graph = dict(graph or {})
     full_graph[name] = [d.name for d in depends_on]
@@ -60,10 +68,21 @@ def evaluate_dependencies(
     if cycle:
         return DependencyVerdict(False, "dependency cycle: " + " -> ".join(cycle), cycle)
     waiting = []
-    for dependency in depends_on:
+    allowance = Allowance()  # one pass's CEL budget for all readyExpr evaluations
+    for index, dependency in enumerate(depends_on):
         phase = phases.get(dependency.name)
-        if phase is None:
+        body = (bodies or {}).get(dependency.name)
+        if phase is None and body is None:
             waiting.append(f"{dependency.name} (not found)")
+        elif dependency.ready_expr is not None:
+            ready = evaluate_bool(dependency.ready_expr, {"dep": body or {}, "self": own or {}},
+                                  allowance=allowance)
+            if isinstance(ready, EvaluationError):
+                waiting.append(f"{dependency.name} (spec.dependsOn[{index}].readyExpr: {ready.message})")
+            elif not ready:
+                waiting.append(f"{dependency.name} (spec.dependsOn[{index}].readyExpr is false)")
+        elif phase is None:
+            waiting.append(f"{dependency.name} (no phase yet)")
         elif phase is not ReleasePhase.READY:
             waiting.append(f"{dependency.name} ({phase.value})")
     if waiting:

@@ -1,7 +1,8 @@
 """Health judgement of one managed object: Pending, Progressing, Ready, Failed or Suspended, with a reason.
 
-Workload rules follow `kubectl rollout status`; kinds without rules are Ready once they exist (never
-Failed), unless they report a Ready condition of their own.
+Workload rules follow `kubectl rollout status` and kstatus (`rudder.domain.kstatus`); kinds without rules
+follow kstatus' standard conditions: Stalled=True is Failed, Reconciling=True or a Ready condition that is
+not True is Progressing, otherwise Ready once they exist.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rudder.domain.kstatus import crd_health, generation_pending, pdb_health, replicaset_health, standard_conditions
 from rudder.domain.labels import SUSPENDED_REPLICAS_ANNOTATION, annotations_of, metadata_of
 from rudder.domain.objects import condition_is, conditions_of, int_at, nested
 from rudder.models import ObjectRef, ResourcePhase
@@ -33,12 +35,7 @@ Verdict = tuple[ResourcePhase, str]
 _P = ResourcePhase
 
 
-def _generation_pending(live: Mapping[str, Any]) -> Verdict | None:
-    generation = int_at(live, "metadata", "generation")
-    observed = nested(live, "status", "observedGeneration")
-    if isinstance(observed, int) and observed < generation:
-        return _P.PROGRESSING, f"waiting for the controller to observe generation {generation}"
-    return None
+_generation_pending = generation_pending
 
 
 def _suspended(live: Mapping[str, Any]) -> Verdict | None:
@@ -164,19 +161,18 @@ def pod_health(live: Mapping[str, Any]) -> Verdict:
             return _P.PROGRESSING, f"container {status.get('name')} is waiting: {reason}"
     if phase == "Running" and condition_is(live, "Ready"):
         return _P.READY, "running"
+    scheduled = conditions_of(live).get("PodScheduled") or {}
+    if str(scheduled.get("status")) == "False":  # kstatus: still in progress, say why
+        why = scheduled.get("message") or scheduled.get("reason")
+        return _P.PROGRESSING, f"not scheduled: {why}" if why else "not scheduled"
     return _P.PROGRESSING, f"pod is {phase}"
 
 
 def default_health(live: Mapping[str, Any]) -> Verdict:
-    """Other kinds: Ready once they exist, unless they say otherwise through a Ready condition or an
-    unobserved generation. Never Failed: an unknown kind's conditions are not ours to interpret."""
-    early = _generation_pending(live)
-    if early:
-        return early
-    ready = conditions_of(live).get("Ready")
-    if ready is not None and str(ready.get("status")) != "True":
-        return _P.PROGRESSING, str(ready.get("message") or ready.get("reason") or "not ready yet")
-    return _P.READY, ""
+    """Other kinds: Ready once they exist, unless they say otherwise through an unobserved generation or
+    kstatus' standard conditions. Failed only through Stalled=True: other conditions of an unknown kind are
+    not ours to interpret."""
+    return _generation_pending(live) or standard_conditions(live) or (_P.READY, "")
 
 
 _RULES: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], Verdict]] = {
@@ -188,6 +184,9 @@ _RULES: Mapping[tuple[str, str], Callable[[Mapping[str, Any]], Verdict]] = {
     ("", "PersistentVolumeClaim"): pvc_health,
     ("", "Service"): service_health,
     ("", "Pod"): pod_health,
+    ("apps", "ReplicaSet"): replicaset_health,
+    ("policy", "PodDisruptionBudget"): pdb_health,
+    ("apiextensions.k8s.io", "CustomResourceDefinition"): crd_health,
 }
 
 

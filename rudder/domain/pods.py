@@ -33,6 +33,7 @@ class ContainerProblem:
     reason: str
     restarts: int
     updated: bool
+    message: str = ""  # the container's waiting message (e.g. the image pull error), when it gives one
 
     def __str__(self) -> str:
         restarts = f", {self.restarts} restarts" if self.restarts else ""
@@ -85,7 +86,8 @@ def pod_statistics(
             if found is not None:
                 reason, restarts = found
                 container = str(status.get("name", ""))
-                problems.append(ContainerProblem(name, container, reason, restarts, is_updated))
+                message = str(nested(status, "state", "waiting", "message") or "")
+                problems.append(ContainerProblem(name, container, reason, restarts, is_updated, message))
                 bucket = reason.split(" ")[0]
         if metadata_of(pod).get("deletionTimestamp"):
             bucket = "Terminating"

@@ -80,6 +80,7 @@ class StatusInputs:
     suspended: bool = False
     failure: Failure | None = None
     waiting_for: str | None = None  # dependencies not Ready yet
+    terminal: Failure | None = None  # a terminal problem of the revision's pods (rudder.domain.failfast)
     content_digest: str | None = None
     notes: str = ""
     previous: Mapping[str, Any] = field(default_factory=dict)  # the current raw status
@@ -144,6 +145,9 @@ def _phase(inputs: StatusInputs, last_ready: int | None) -> tuple[ReleasePhase, 
     failed = [f"{r.ref}: {r.message}" for r in inputs.resources if r.phase is ResourcePhase.FAILED]
     if failed:
         return ReleasePhase.FAILED, "ResourceFailed", _listing(failed)
+    if inputs.terminal is not None and last_ready != inputs.revision:
+        # Fail fast: a revision never Ready whose pods cannot start will not get better by waiting.
+        return ReleasePhase.FAILED, inputs.terminal.reason, inputs.terminal.message
     unready = [f"{r.ref}: {r.message}" if r.message else str(r.ref)
                for r in inputs.resources if r.phase is not ResourcePhase.READY]
     crashing = [str(p) for p in inputs.pods.problems if p.updated]

@@ -376,14 +376,14 @@ def converge(ctx: Context) -> float | None:
         live = converge_drift(ctx, revision, live, lambda: _stored_objects(ctx, history),
                               lambda: report.read_live(ctx, inventory))
     outcome = report.health(ctx, revision, live)
-    if outcome.deadline_exceeded:
+    if outcome.revision_failed:
         # spec.install / spec.upgrade remediation (atomic is its shorthand): retry, roll back, uninstall
         requeue = remediate.on_deadline(ctx, revision, history)
         if requeue != remediate.NOT_HANDLED:
             return requeue
     if outcome.ready:
         remediate.on_ready(ctx, history)
-    if outcome.deadline_exceeded:
+    if outcome.revision_failed:
         io.write_history_statuses(ctx.kube, ctx.namespace, [history],
                                   {revision: {"phase": HistoryPhase.FAILED.value}}
                                   if (history.get("status") or {}).get("phase") != HistoryPhase.FAILED.value

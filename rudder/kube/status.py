@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from rudder.cel import Allowance
+from rudder.domain.cel_health import assess_with_checks
 from rudder.domain.dependencies import evaluate_dependencies
-from rudder.domain.health import assess_health
+from rudder.domain.failfast import terminal_failure
 from rudder.domain.pods import current_template_hashes, pod_statistics
 from rudder.domain.status import Failure, StatusInputs, build_status
 from rudder.domain.suspend import plan_resume, plan_suspend
@@ -34,6 +36,8 @@ class Outcome:
     ready: bool
     deadline_exceeded: bool
     requeue_after: float | None = None  # seconds until the progress deadline of a revision not Ready yet
+    # Failed before it was ever Ready (deadline, fail fast, a Failed resource): what `atomic` rolls back.
+    revision_failed: bool = False
 
 
 def _generation(release: Mapping[str, Any]) -> int:
@@ -78,7 +82,8 @@ def dependencies_pending(ctx: Context) -> bool:
         phase = str((body.get("status") or {}).get("phase") or "")
         phases[name] = ReleasePhase(phase) if phase in {p.value for p in ReleasePhase} else None
     graph = {name: _depends_on(body) for name, body in others.items()}
-    verdict = evaluate_dependencies(ctx.owner.name, ctx.spec.depends_on, phases, graph)
+    verdict = evaluate_dependencies(ctx.owner.name, ctx.spec.depends_on, phases, graph,
+                                    bodies=others, own=ctx.release)
     if verdict.ready:
         return False
     if verdict.cycle:
@@ -159,7 +164,8 @@ def _pods_and_hashes(ctx: Context, workloads: list[Mapping[str, Any]]) -> tuple[
 
 def health(ctx: Context, revision: int, live: Mapping[ObjectRef, Mapping[str, Any] | None]) -> Outcome:
     """Assess every managed object and its pods, and write the status if it changed."""
-    resources = [assess_health(ref, obj) for ref, obj in live.items()]
+    allowance = Allowance()  # the CEL budget of this pass, shared by every health check evaluation
+    resources = [assess_with_checks(ref, obj, ctx.spec.health_checks, allowance) for ref, obj in live.items()]
     workloads = [obj for obj in live.values() if obj and obj.get("kind") in WORKLOAD_KINDS]
     pods, hashes = _pods_and_hashes(ctx, workloads)
     stats = pod_statistics(pods, hashes)
@@ -167,7 +173,7 @@ def health(ctx: Context, revision: int, live: Mapping[ObjectRef, Mapping[str, An
     started = datetime.fromisoformat(started_text.replace("Z", "+00:00")) if started_text else None
     computed = build_status(StatusInputs(
         generation=_generation(ctx.release), now=ctx.now, revision=revision,
-        resources=resources, pods=stats,
+        resources=resources, pods=stats, terminal=terminal_failure(stats, ctx.spec.fail_fast, revision),
         revision_started_at=started,
         timeout_seconds=ctx.spec.timeout_seconds, suspended=ctx.spec.suspend,
         notes=str(ctx.status.get("notes") or ""), previous=ctx.status,
@@ -188,6 +194,7 @@ def health(ctx: Context, revision: int, live: Mapping[ObjectRef, Mapping[str, An
         ready=computed.phase is ReleasePhase.READY,
         deadline_exceeded=reason == "ProgressDeadlineExceeded",
         requeue_after=requeue,
+        revision_failed=computed.phase is ReleasePhase.FAILED and computed.last_ready_revision != revision,
     )
 
 
