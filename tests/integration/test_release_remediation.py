@@ -133,8 +133,9 @@ def test_retry_on_failure_heals_when_the_missing_config_map_appears(
 def test_force_reapplies_a_field_taken_by_another_field_manager(
     cluster: Cluster, namespace: str, controller: ControllerProcess
 ) -> None:
+    # Drift repair off: only force-at can take the field back, so the test shows that it does.
     create_release(cluster, namespace, release_body("forced", templates={"configmap.yaml": CONFIGMAP},
-                                                    chart_values={"greeting": "mine"}))
+                                                    chart_values={"greeting": "mine"}, drift={"mode": "disabled"}))
     wait_release(cluster, namespace, "forced", phase="Ready", revision=1)
 
     config_maps = cluster.dynamic.resources.get(api_version="v1", kind="ConfigMap")
@@ -142,20 +143,22 @@ def test_force_reapplies_a_field_taken_by_another_field_manager(
         body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "forced-config"},
               "data": {"greeting": "theirs"}},
         name="forced-config", namespace=namespace, field_manager="intruder", force_conflicts=True)
+
+    # A plain reconcile (handled: its value recorded) leaves the other manager's field alone...
+    done = run(RUDDER, cluster, "reconcile", "forced", "-n", namespace, "--wait", "--timeout", "60s")
+    assert done.returncode == 0, done.stderr
+    assert "reconciled" in done.stdout
+    assert get_release(cluster, namespace, "forced")["status"]["lastHandledReconcileAt"]
+    assert cluster.core.read_namespaced_config_map("forced-config", namespace).data == {"greeting": "theirs"}
+
+    # ... force-at takes it back, writing no revision.
     done = run(RUDDER, cluster, "reconcile", "forced", "-n", namespace, "--force", "--wait", "--timeout", "60s")
     assert done.returncode == 0, done.stderr
-
     status = get_release(cluster, namespace, "forced")["status"]
     assert status["lastHandledForceAt"]
     assert cluster.core.read_namespaced_config_map("forced-config", namespace).data == {"greeting": "mine"}
     assert "ForcedApply" in reasons(cluster, namespace, "forced")
     assert len(histories(cluster, namespace, "forced")) == 1
-
-    done = run(RUDDER, cluster, "reconcile", "forced", "-n", namespace, "--wait", "--timeout", "60s")
-    assert done.returncode == 0, done.stderr
-    assert "reconciled" in done.stdout
-    assert get_release(cluster, namespace, "forced")["status"]["lastHandledReconcileAt"]
-
 
 
 def test_counters_survive_a_controller_restart_and_remediate_once(cluster: Cluster, iso_namespace: str) -> None:
