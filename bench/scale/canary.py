@@ -29,8 +29,10 @@ from bench.scale.cluster import REPO, Bench, wait_until
 from bench.scale.looks import CanaryResult, LookLog, histogram_mean
 from bench.scale.process import Controller, Variant, free_port
 from bench.scale.run import CLEANUP_GRACE, GROUP, PLURAL, VERSION, Options, release, uninstall_namespace
+from bench.scale.shared_reader import SharedReader
 from simulator import ProfileSet, Simulator
 from simulator.profiles import Profile
+from simulator.routing.reader import KubeReader
 
 FINAL = frozenset({"Promoted", "RolledBack", "Failed"})
 POLICY = "bench-error-rate"
@@ -209,8 +211,9 @@ def measure_canaries(bench: Bench, variant: Variant, copts: CanaryOptions, *, op
         log(f"{tag} all {total} Releases Ready; starting {len(webs)} simulators at {copts.rps:g} req/s each")
         sims: list[Simulator] = []
         stack.callback(_stop_all, sims)
+        shared = SharedReader(KubeReader(bench.api, namespace, timeout=30.0))
         for w in webs:
-            sim = Simulator(namespace, w, kubeconfig=bench.kubeconfig, rps=copts.rps, seed=len(sims) + 1,
+            sim = Simulator(namespace, w, rps=copts.rps, seed=len(sims) + 1, reader=shared,
                             profiles=ProfileSet(GOOD, {}), tick=0.5, refresh=5.0)
             sims.append(sim.start())
         targets.write_text(json.dumps([{"targets": [s.target for s in sims]}]))
