@@ -17,6 +17,7 @@ from typing import Any
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from prometheus_client.core import Metric
 
 from simulator.metrics import DEFAULT_BUCKETS, MetricStore, exposition
 from simulator.model import RoutingState
@@ -53,6 +54,7 @@ class Simulator:
         buckets: Sequence[float] = DEFAULT_BUCKETS,
         reader: ClusterReader | None = None,
         api_timeout: float = 5.0,
+        serve: bool = True,
     ) -> None:
         router_for(router)  # reject an unknown router type before anything starts
         if tick <= 0 or refresh <= 0:
@@ -78,6 +80,8 @@ class Simulator:
             self._api = config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
             reader = KubeReader(self._api, namespace, timeout=api_timeout)
         self._reader = reader
+        # Without its own endpoint, a host process serves `metric_families()` of many simulators at once.
+        self._serve = serve
         self._requested_port = port
         self._endpoint: Endpoint | None = None
         self._thread: threading.Thread | None = None
@@ -90,9 +94,10 @@ class Simulator:
     def start(self) -> Simulator:
         if self._thread is not None:
             raise RuntimeError("simulator already started")
-        self._endpoint = Endpoint(self, self._requested_port)
-        self.port = self._endpoint.port
-        self._endpoint.start()
+        if self._serve:
+            self._endpoint = Endpoint(self, self._requested_port)
+            self.port = self._endpoint.port
+            self._endpoint.start()
         self._refresh()  # routing known before the first request and the first scrape
         with self._lock:
             self._clock.reset(self._clock.rps, time.monotonic())
@@ -160,6 +165,10 @@ class Simulator:
 
     def metrics_text(self) -> bytes:
         return exposition(self._store)
+
+    def metric_families(self) -> list[Metric]:
+        """This simulator's metric families, for a host that exposes several simulators as one target."""
+        return list(self._store.collect())
 
     def routing_view(self) -> dict[str, Any]:
         routing = self._routing

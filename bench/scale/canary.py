@@ -3,9 +3,10 @@ against a real Prometheus scraping the traffic simulator) on top of N Releases, 
 
 In a namespace of its own (`bench-<variant>-canary`): N Releases of the benchmark chart and C `webNNN` Releases
 (a 2-replica Deployment and its Service) are created and waited Ready; one in-process simulator per web Service
-sends its traffic and Prometheus scrapes them all; then the C CanaryReleases are created at once and a watch
-records every analysis look until all have finished or the window ends (bench/scale/looks.py computes the
-figures). Uninstalling is deleting the namespace, timed, as in the Release scenario.
+sends its traffic, Prometheus scrapes them all through one endpoint (bench/scale/metrics_host.py); then the C
+CanaryReleases are created at once and a watch records every analysis look until all have finished or the
+window ends (bench/scale/looks.py computes the figures). Uninstalling is deleting the namespace, timed, as in
+the Release scenario.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kubernetes import watch
 
 from bench.scale.cluster import REPO, Bench, wait_until
 from bench.scale.looks import CanaryResult, LookLog, histogram_mean
+from bench.scale.metrics_host import MetricsHost
 from bench.scale.process import Controller, Variant, free_port
 from bench.scale.run import CLEANUP_GRACE, GROUP, PLURAL, VERSION, Options, release, uninstall_namespace
 from bench.scale.shared_reader import SharedReader
@@ -92,7 +94,8 @@ def prometheus(out_dir: Path, port: int) -> Any:
     (directory / "data").mkdir(parents=True, exist_ok=True)
     targets = directory / "targets.json"
     targets.write_text("[]")
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+    # Every 2 s: a 10 s look's increase() spans ~5 samples; one scrape of all simulators takes ~0.1 s.
+    config = {"global": {"scrape_interval": "2s", "scrape_timeout": "2s", "evaluation_interval": "2s"},
               "scrape_configs": [{"job_name": "simulators", "honor_labels": True,
                                   "file_sd_configs": [{"files": [str(targets)], "refresh_interval": "1s"}]}]}
     (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -214,10 +217,11 @@ def measure_canaries(bench: Bench, variant: Variant, copts: CanaryOptions, *, op
         shared = SharedReader(KubeReader(bench.api, namespace, timeout=30.0))
         for w in webs:
             sim = Simulator(namespace, w, rps=copts.rps, seed=len(sims) + 1, reader=shared,
-                            profiles=ProfileSet(GOOD, {}), tick=0.5, refresh=5.0)
+                            profiles=ProfileSet(GOOD, {}), tick=0.5, refresh=5.0, serve=False)
             sims.append(sim.start())
-        targets.write_text(json.dumps([{"targets": [s.target for s in sims]}]))
-        wait_until(lambda: _targets_up(prom_port) >= len(sims), timeout=120, what="Prometheus scraping every simulator")
+        host = stack.enter_context(MetricsHost(sims))
+        targets.write_text(json.dumps([{"targets": [host.target]}]))
+        wait_until(lambda: _targets_up(prom_port) >= 1, timeout=120, what="Prometheus scraping the simulators")
 
         status = stack.enter_context(StatusWatch(bench, namespace))
         cpu_before = ctl.cpu_seconds()
